@@ -1,0 +1,255 @@
+"""Evaluate and validate every block of an experiment for each sweep point, giving one
+typed run configuration per point, and check the `assert` claims."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pydantic
+from pydantic import BaseModel, ConfigDict
+
+from wall.lang import schema
+from wall.lang import syntax as ast
+from wall.lang.diagnostics import Diagnostic, SpecError
+from wall.lang.elaborate import ExperimentSpec, schema_for
+from wall.lang.evaluate import CallContext
+from wall.lang.values import Reference
+
+from . import theory
+from .builtins import expansion_in_scope
+from .scopes import EVALUATOR, block_value, experiment_scope
+from .sweep import Point
+
+
+class RunConfig(BaseModel):
+    """Everything that decides one run's numbers. Its hash is the run id."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    experiment: str
+    seed: int
+    target: schema.TargetConfig
+    model_kind: str
+    model: schema.BlockConfig
+    parametrization_kind: str
+    parametrization: schema.BlockConfig
+    train: schema.TrainConfig
+    measures: dict[str, tuple[str, schema.BlockConfig]]
+
+    def normalized(self) -> dict:
+        """A canonical, JSON-ready form: the same numbers always give the same text."""
+        return {
+            "experiment": self.experiment,
+            "seed": self.seed,
+            "target": self.target.model_dump(mode="json"),
+            "model": {"kind": self.model_kind, **self.model.model_dump(mode="json")},
+            "parametrization": {"kind": self.parametrization_kind,
+                                **self.parametrization.model_dump(mode="json")},
+            "train": self.train.model_dump(mode="json"),
+            "measures": {name: {"kind": kind, **config.model_dump(mode="json")}
+                         for name, (kind, config) in sorted(self.measures.items())},
+        }
+
+    def run_id(self) -> str:
+        return stable_hash(self.normalized())
+
+
+def stable_hash(record) -> str:
+    text = json.dumps(record, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+class _Collector:
+    """Gathers diagnostics from every point, keeping one copy of each."""
+
+    def __init__(self):
+        self.seen: dict[tuple, Diagnostic] = {}
+
+    def add(self, diagnostics):
+        for d in diagnostics:
+            self.seen.setdefault((d.code, d.span, d.message), d)
+
+    def raise_if_any(self):
+        errors = [d for d in self.seen.values() if d.severity == "error"]
+        if errors:
+            raise SpecError(list(self.seen.values()))
+
+
+def configure_runs(spec: ExperimentSpec, points: list[Point]) -> list[tuple[Point, RunConfig]]:
+    collector = _Collector()
+    runs = []
+    for point in points:
+        try:
+            config = configure_point(spec, point)
+        except SpecError as exc:
+            collector.add(exc.diagnostics)
+            continue
+        runs.append((point, config))
+    collector.raise_if_any()
+    return runs
+
+
+def configure_point(spec: ExperimentSpec, point: Point) -> RunConfig:
+    scope = experiment_scope(spec, point)
+    problems: list[Diagnostic] = []
+
+    def validated(block: ast.Block):
+        return _validate_block(block, scope, problems)
+
+    target = validated(spec.blocks["target"])
+    model = validated(spec.blocks["model"])
+    parametrization = validated(spec.blocks["parametrization"])
+    train = validated(spec.blocks["train"])
+    measures = {}
+    for block in spec.measures:
+        config = validated(block)
+        if config is not None:
+            measures[spec.measure_name(block)] = (block.labels[0], config)
+    _check_measure_references(spec, measures, problems)
+    for block in spec.blocks.values():
+        _check_asserts(block, scope, problems)
+
+    if problems:
+        raise SpecError(problems)
+    seed = point.get("seed", 0)
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise SpecError([Diagnostic("E0202", f"seed must be a non-negative integer, got {seed!r}",
+                                    spec.blocks["sweep"].kind_span if "sweep" in spec.blocks else spec.block.kind_span)])
+    return RunConfig(experiment=spec.name, seed=seed, target=target,
+                     model_kind=spec.blocks["model"].labels[0], model=model,
+                     parametrization_kind=spec.blocks["parametrization"].labels[0],
+                     parametrization=parametrization, train=train, measures=measures)
+
+
+def _validate_block(block: ast.Block, scope, problems: list[Diagnostic]):
+    model = schema_for(block)
+    value = block_value(block, scope)
+    fields, spans = {}, {}
+    for attribute in block.attributes():
+        spans[attribute.name] = attribute.value.span
+        try:
+            evaluated = value.get(attribute.name, attribute.span)
+        except SpecError as exc:
+            problems.extend(exc.diagnostics)
+            continue
+        fields[attribute.name] = str(evaluated) if isinstance(evaluated, Reference) else evaluated
+    try:
+        return model.model_validate(fields)
+    except pydantic.ValidationError as exc:
+        problems.extend(_validation_diagnostics(exc, block, fields, spans))
+        return None
+
+
+def _validation_diagnostics(exc: pydantic.ValidationError, block: ast.Block, fields, spans):
+    diagnostics = []
+    title = " ".join((block.kind,) + block.labels)
+    for item in exc.errors():
+        name = str(item["loc"][0]) if item["loc"] else ""
+        if name not in fields and item["type"] == "missing":
+            continue  # reported by the structural pass, or a field that failed to evaluate
+        if name not in fields:
+            continue
+        span = spans.get(name, block.kind_span)
+        message = f"invalid `{name}` in `{title}`: {_describe(item, fields.get(name))}"
+        diagnostics.append(Diagnostic("E0201" if "type" in item["type"] or item["type"] == "literal_error"
+                                      else "E0202", message, span, hint=_fix_for(item)))
+    return diagnostics
+
+
+def _describe(item: dict, value) -> str:
+    shown = repr(value) if not hasattr(value, "terms") else "the given polynomial"
+    kind = item["type"]
+    context = item.get("ctx", {})
+    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        bound = next(iter(context.values()))
+        relation = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<",
+                    "less_than_equal": "<="}[kind]
+        return f"{shown} is out of range; it must be {relation} {bound}"
+    if kind == "int_type" and isinstance(value, float):
+        return f"{shown} is a number, but an integer is needed"
+    if kind == "literal_error":
+        return f"{shown} is not one of {context.get('expected', '')}"
+    return f"{shown}: {item['msg']}"
+
+
+def _fix_for(item: dict) -> str | None:
+    kind = item["type"]
+    if kind == "int_type":
+        return "write a whole number, or wrap the expression in round(...)"
+    if kind == "literal_error":
+        return f"use one of {item.get('ctx', {}).get('expected', '')}"
+    return None
+
+
+def _check_measure_references(spec: ExperimentSpec, measures, problems: list[Diagnostic]):
+    for block in spec.measures:
+        name = spec.measure_name(block)
+        if name not in measures:
+            continue
+        kind, config = measures[name]
+        if kind == "samples_to_learn":
+            source = measures.get(config.of)
+            if source is None or source[0] != "test_loss":
+                span = next((a.value.span for a in block.attributes() if a.name == "of"), block.kind_span)
+                logged = [n for n, (k, _) in measures.items() if k == "test_loss"]
+                problems.append(Diagnostic("E0602", f"`of = {config.of}` does not name a logged loss measurement",
+                                           span, hint=f"add `measure test_loss {{ every = ... }}`" if not logged
+                                           else f"use one of: {', '.join(logged)}"))
+
+
+def _check_asserts(block: ast.Block, scope, problems: list[Diagnostic]):
+    claims = block.claims("assert")
+    if not claims:
+        return
+    inner = block_value(block, scope).scope
+    for claim in claims:
+        try:
+            value = EVALUATOR.eval(claim.condition, inner)
+        except SpecError as exc:
+            problems.extend(exc.diagnostics)
+            continue
+        if value is not True:
+            problems.append(_failed_assert(claim, inner, value))
+
+
+def _failed_assert(claim: ast.Claim, scope, value) -> Diagnostic:
+    notes = []
+    condition = claim.condition
+    if isinstance(condition, ast.Binary):
+        for side in (condition.left, condition.right):
+            if isinstance(side, ast.Literal):
+                continue
+            try:
+                notes.append(f"`{_source_of(side)}` evaluates to {EVALUATOR.eval(side, scope)!r}")
+            except SpecError:
+                pass
+            notes.extend(_leap_notes(side, scope))
+    message = "assertion failed" if value is False else f"an assertion must be true or false, got {value!r}"
+    return Diagnostic("E0501", message, claim.condition.span, notes=tuple(notes),
+                      hint="the spec's claim about its own target does not hold")
+
+
+def _leap_notes(node: ast.Node, scope) -> list[str]:
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.name == "leap"):
+        return []
+    try:
+        f = EVALUATOR.eval(node.args[0], scope)
+        expansion = expansion_in_scope(CallContext(node.span, scope, ()), f)
+    except (SpecError, IndexError):
+        return []
+    result = theory.leap(expansion)
+    return [f"f = {expansion.describe()}",
+            f"leap {result.leap} is achieved by the ordering {theory.format_order(result, expansion.basis)}"]
+
+
+def _source_of(node: ast.Node) -> str:
+    span = node.span
+    try:
+        with open(span.file) as handle:
+            lines = handle.read().splitlines()
+        if span.line == span.end_line:
+            return lines[span.line - 1][span.column - 1:span.end_column - 1]
+    except (OSError, IndexError):
+        pass
+    return "expression"

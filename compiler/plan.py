@@ -1,0 +1,137 @@
+"""The plan: every run of a spec with its id, the programs that train them together, and
+the theory of each target. Everything that decides the set of jobs is fixed here, before
+anything trains."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from pathlib import Path
+
+from wall.lang.diagnostics import Diagnostic
+from wall.lang.elaborate import ExperimentSpec, elaborate
+from wall.lang.parser import parse_file, parse_text
+from wall.lang.values import Reference
+
+from . import theory
+from .configure import RunConfig, configure_runs, stable_hash
+from .sweep import Point, expand_sweeps
+
+# Fields that may differ between runs of one compiled program: they become batched
+# arrays, while everything else (shapes, step counts, kinds) must match.
+BATCHED_FIELDS = (("seed",), ("train", "lr"))
+
+
+@dataclasses.dataclass
+class Run:
+    id: str
+    point: Point
+    config: RunConfig
+
+    def to_json(self) -> dict:
+        point = {k: str(v) if isinstance(v, Reference) else v for k, v in self.point.items()}
+        return {"id": self.id, "point": point, "config": self.config.normalized()}
+
+
+@dataclasses.dataclass
+class Program:
+    """Runs that share array shapes and are trained by one compiled, batched program."""
+
+    id: str
+    runs: list[Run]
+
+    @property
+    def config(self) -> RunConfig:
+        return self.runs[0].config
+
+    def describe(self) -> str:
+        return f"d={self.config.target.domain.d}, width={getattr(self.config.model, 'width', '?')}, {len(self.runs)} runs"
+
+
+@dataclasses.dataclass
+class Plan:
+    spec: ExperimentSpec
+    source: str
+    spec_hash: str
+    runs: list[Run]
+    programs: list[Program]
+    warnings: list[Diagnostic]
+
+    def theory_summary(self) -> list[dict]:
+        """One entry per distinct target: its expansion, leap, MSP and predicted exponent."""
+        summaries, seen = [], set()
+        for run in self.runs:
+            target = run.config.target
+            expansion = target.expansion()
+            key = (expansion.basis, expansion.describe())
+            if key in seen:
+                continue
+            seen.add(key)
+            result = theory.leap(expansion)
+            summaries.append({
+                "f": expansion.describe(),
+                "basis": expansion.basis,
+                "domain": target.domain.kind,
+                "leap": result.leap,
+                "ordering": theory.format_order(result, expansion.basis),
+                "msp": result.leap <= 1,
+                "degree": expansion.degree(),
+                "variance": expansion.variance(),
+                "predicted_sample_exponent": theory.predicted_sample_exponent(expansion),
+            })
+        return summaries
+
+    def to_json(self) -> dict:
+        return {
+            "experiment": self.spec.name,
+            "spec_file": self.spec.file,
+            "spec_hash": self.spec_hash,
+            "theory": self.theory_summary(),
+            "runs": [run.to_json() for run in self.runs],
+            "programs": [{"id": p.id, "runs": [r.id for r in p.runs], "shape": p.describe()}
+                         for p in self.programs],
+        }
+
+
+def build_plans(path: str | Path) -> list[Plan]:
+    """Parse, check and plan every experiment of a spec file."""
+    source = Path(path).read_text() if Path(path).exists() else None
+    syntax_tree = parse_file(path) if source is None else parse_text(source, str(path))
+    return [plan_experiment(spec, source) for spec in elaborate(syntax_tree)]
+
+
+def plan_experiment(spec: ExperimentSpec, source: str) -> Plan:
+    points, warnings = expand_sweeps(spec)
+    configured = configure_runs(spec, points)
+    runs = [Run(config.run_id(), point, config) for point, config in configured]
+    runs = _drop_identical_runs(runs)
+    spec_hash = hashlib.sha256(source.encode()).hexdigest()[:12]
+    return Plan(spec, source, spec_hash, runs, group_programs(runs), warnings)
+
+
+def _drop_identical_runs(runs: list[Run]) -> list[Run]:
+    # Two points can configure the same run (an axis that no field uses); train it once.
+    seen, unique = set(), []
+    for run in runs:
+        if run.id not in seen:
+            seen.add(run.id)
+            unique.append(run)
+    return unique
+
+
+def group_programs(runs: list[Run]) -> list[Program]:
+    """Group runs whose configurations agree on everything but the batched fields."""
+    groups: dict[str, list[Run]] = {}
+    for run in runs:
+        groups.setdefault(program_key(run.config), []).append(run)
+    return [Program(key, members) for key, members in groups.items()]
+
+
+def program_key(config: RunConfig) -> str:
+    record = config.normalized()
+    for path in BATCHED_FIELDS:
+        holder = record
+        for part in path[:-1]:
+            holder = holder[part]
+        holder.pop(path[-1], None)
+    return stable_hash(record)

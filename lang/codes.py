@@ -1,0 +1,62 @@
+"""Every diagnostic code with its long explanation, for `wallc explain` and docs/errors.md."""
+
+from __future__ import annotations
+
+CODES: dict[str, tuple[str, str]] = {
+    "E0001": ("syntax error",
+              "The file does not follow the grammar. The message names what was found and what could "
+              "come next. Common slips: a missing `=` between a field and its value, `=` where `==` "
+              "was meant in a condition, an unclosed `{`, and `2d` where `2 * d` was meant."),
+    "E0002": ("cannot read the spec file", "The path does not exist or is not readable."),
+    "E0101": ("unknown block kind",
+              "An experiment holds target, model, parametrization, train, sweep, measure, analyze and "
+              "resources blocks; a sweep holds grid and zip blocks."),
+    "E0102": ("unknown field",
+              "The block's schema has no field of that name. Unknown fields are errors, never ignored, "
+              "because a misspelt field would otherwise silently keep its default."),
+    "E0103": ("missing required field", "The field has no default and must be set in the spec."),
+    "E0104": ("missing required block", "Every experiment needs target, model, parametrization and train blocks."),
+    "E0105": ("field set twice", "A field may be set once per block."),
+    "E0106": ("duplicate block", "A second block of a kind that may appear once, or two measurements with one name."),
+    "E0107": ("unknown variant",
+              "model, parametrization and measure blocks choose their variant with the first label, "
+              "e.g. `model mlp2 { ... }`. The note lists the variants."),
+    "E0108": ("wrong labels", "An experiment takes exactly one name: `experiment leap2 { ... }`."),
+    "E0110": ("import not supported", "`import` is reserved for sharing definitions between files."),
+    "E0111": ("misplaced claim", "`assert` belongs in the block it is about; `expect` belongs in an analyze block."),
+    "E0201": ("invalid type", "The value has the wrong type for the field, e.g. a number where an integer is needed."),
+    "E0202": ("out of range", "The value is outside the field's allowed range, e.g. a width of 0."),
+    "E0301": ("cycle", "A name is defined in terms of itself through other names."),
+    "E0302": ("unknown name", "The name is not a sweep axis, `let`, block, coordinate such as x3, or builtin."),
+    "E0303": ("unknown function", "Only builtins can be called; the note lists them."),
+    "E0304": ("unknown attribute", "The block has no field of that name, set or defaulted."),
+    "E0305": ("not callable", "A function name used without arguments, or a call of something that is not a function."),
+    "E0306": ("invalid inline object", "An inline `{ ... }` object holds only `name = value` pairs."),
+    "E0307": ("wrong arguments", "A builtin was called with the wrong number or names of arguments."),
+    "E0308": ("invalid bounded sum", "Write `sum(i in a..b: expr)` or `prod(i in a..b: expr)`."),
+    "E0309": ("not iterable", "The value cannot be iterated or measured."),
+    "E0310": ("invalid index", "Coordinates are 1-based (`x[1]` is `x1`); lists are 0-based."),
+    "E0311": ("invalid range", "`a .. b step s` needs integer ends and a positive integer step."),
+    "E0312": ("invalid Hermite term", "`HeK(...)` takes a single coordinate such as `z1`."),
+    "E0313": ("type mismatch", "An operator or builtin got a value of a type it does not accept."),
+    "E0314": ("undefined arithmetic", "Division by zero, or a function outside its domain such as log(0)."),
+    "E0315": ("invalid count", "linspace and logspace need a positive integer count."),
+    "E0401": ("empty sweep", "The sweep, one of its axes, or its `where` filters leave no runs."),
+    "E0402": ("unequal zip", "All lists of a `zip` must have the same length."),
+    "E0403": ("invalid axis value", "Axis values are numbers, strings, booleans or names of blocks."),
+    "E0404": ("axis swept twice", "An axis may appear once in a grid and its nested sub-sweeps."),
+    "W0405": ("duplicate sweep points", "Points listed more than once run once; this is a warning."),
+    "E0501": ("assertion failed",
+              "An `assert` about the spec is false for at least one sweep point. For a leap assertion "
+              "the notes show the computed leap and an ordering of the support that achieves it."),
+    "E0601": ("invalid analysis", "`fit` must call an analysis function such as power_law(y = ..., x = ...)."),
+    "E0602": ("invalid reference", "An argument names a measurement that does not exist or has the wrong kind."),
+}
+
+
+def explain(code: str) -> str | None:
+    entry = CODES.get(code.upper())
+    if entry is None:
+        return None
+    title, text = entry
+    return f"{code.upper()}: {title}\n\n{text}"

@@ -1,0 +1,122 @@
+"""Diagnostics as data, and their rendering.
+
+A diagnostic is a record (code, severity, message, span, hint, notes); rendering is a
+separate step, so tests assert on fields and the CLI chooses text or JSON.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from pathlib import Path
+
+
+@dataclasses.dataclass(frozen=True, order=True)
+class Span:
+    """A region of a source file: 1-based lines and columns, end column exclusive."""
+
+    file: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Diagnostic:
+    code: str
+    message: str
+    span: Span | None
+    severity: str = "error"
+    hint: str | None = None
+    notes: tuple[str, ...] = ()
+
+    def sort_key(self) -> tuple:
+        span = self.span or Span("", 0, 0, 0, 0)
+        return (span.file, span.line, span.column, self.code, self.message)
+
+    def to_json(self) -> dict:
+        record = dataclasses.asdict(self)
+        record["notes"] = list(self.notes)
+        return record
+
+
+class WallError(Exception):
+    """Root of every error the tool raises on purpose; the CLI catches it once."""
+
+
+class SpecError(WallError):
+    """One or more problems in a spec, found before anything trains."""
+
+    def __init__(self, diagnostics: list[Diagnostic]):
+        self.diagnostics = sorted(diagnostics, key=Diagnostic.sort_key)
+        first = self.diagnostics[0] if self.diagnostics else None
+        super().__init__(f"{first.span}: {first.message}" if first else "invalid spec")
+
+
+def error(code: str, message: str, span: Span | None, hint: str | None = None, notes=()) -> SpecError:
+    """Build a SpecError holding a single diagnostic."""
+    return SpecError([Diagnostic(code, message, span, hint=hint, notes=tuple(notes))])
+
+
+def did_you_mean(name: str, choices) -> str | None:
+    """Return a hint naming the closest valid choice, or None when nothing is close."""
+    close = difflib.get_close_matches(name, sorted(choices), n=1, cutoff=0.6)
+    return f"did you mean `{close[0]}`?" if close else None
+
+
+MAX_RENDERED = 20
+
+
+def render_all(diagnostics: list[Diagnostic], sources: dict[str, str] | None = None) -> str:
+    """Render diagnostics as text, sorted and capped at MAX_RENDERED."""
+    ordered = sorted(diagnostics, key=Diagnostic.sort_key)
+    blocks = [render(d, sources) for d in ordered[:MAX_RENDERED]]
+    if len(ordered) > MAX_RENDERED:
+        blocks.append(f"... and {len(ordered) - MAX_RENDERED} more")
+    return "\n\n".join(blocks)
+
+
+def render(diagnostic: Diagnostic, sources: dict[str, str] | None = None) -> str:
+    """Render one diagnostic with its source line and a caret under the span."""
+    lines = [f"{diagnostic.severity}[{diagnostic.code}]: {diagnostic.message}"]
+    span = diagnostic.span
+    if span is not None:
+        lines.append(f" --> {span}")
+        lines.extend(_excerpt(span, diagnostic.hint, sources))
+    elif diagnostic.hint:
+        lines.append(f"  = help: {diagnostic.hint}")
+    lines.extend(f"  = note: {note}" for note in diagnostic.notes)
+    return "\n".join(lines)
+
+
+def _excerpt(span: Span, hint: str | None, sources: dict[str, str] | None) -> list[str]:
+    text = _source_text(span.file, sources)
+    if text is None:
+        return [f"  = help: {hint}"] if hint else []
+    source_lines = text.splitlines()
+    if not 1 <= span.line <= len(source_lines):
+        return [f"  = help: {hint}"] if hint else []
+
+    # Underline the span on its first line only; a multi-line span gets a caret run to
+    # the end of that line.
+    source_line = source_lines[span.line - 1]
+    end = span.end_column if span.end_line == span.line else len(source_line) + 1
+    width = max(1, end - span.column)
+    gutter = " " * len(str(span.line))
+    underline = " " * (span.column - 1) + "^" * width
+    if hint:
+        underline += f" {hint}"
+    return [f"{gutter} |", f"{span.line} | {source_line}", f"{gutter} | {underline}"]
+
+
+def _source_text(file: str, sources: dict[str, str] | None) -> str | None:
+    if sources and file in sources:
+        return sources[file]
+    try:
+        return Path(file).read_text()
+    except OSError:
+        return None

@@ -1,0 +1,220 @@
+"""From a syntax tree to experiment specs, with every structural problem reported at once.
+
+This pass checks what can be checked without evaluating expressions: block kinds, their
+labels, field names, required fields and blocks. Values are checked per run later,
+because fields may depend on sweep axes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from . import schema
+from . import syntax as ast
+from .diagnostics import Diagnostic, SpecError, did_you_mean
+
+
+@dataclasses.dataclass
+class ExperimentSpec:
+    name: str
+    file: str
+    block: ast.Block
+    file_lets: list[ast.Let]
+    blocks: dict[str, ast.Block]
+    measures: list[ast.Block]
+    analyses: list[ast.Block]
+
+    @property
+    def doc(self) -> str:
+        for attribute in self.block.attributes():
+            if attribute.name == "doc" and isinstance(attribute.value, ast.Literal):
+                return str(attribute.value.value)
+        return ""
+
+    def measure_name(self, block: ast.Block) -> str:
+        return block.labels[-1] if block.labels else block.kind
+
+
+def elaborate(file: ast.File) -> list[ExperimentSpec]:
+    """Check the structure of every experiment in a file; raise SpecError listing all problems."""
+    problems: list[Diagnostic] = []
+    experiments = []
+    for item in file.items:
+        if isinstance(item, ast.Block) and item.kind == "experiment":
+            experiments.append(_elaborate_experiment(item, file, problems))
+        elif isinstance(item, ast.Import):
+            problems.append(Diagnostic("E0110", "`import` is not supported yet", item.span,
+                                       hint="copy the shared definitions into this file for now"))
+        elif isinstance(item, ast.Block):
+            problems.append(Diagnostic("E0101", f"unknown top-level block `{item.kind}`", item.kind_span,
+                                       hint=did_you_mean(item.kind, ["experiment"]),
+                                       notes=("a file holds `experiment NAME { ... }` blocks and `let` bindings",)))
+    if not experiments and not problems:
+        problems.append(Diagnostic("E0104", "the file declares no experiment", file.span,
+                                   hint="add `experiment NAME { ... }`"))
+    if problems:
+        raise SpecError(problems)
+    return experiments
+
+
+def _elaborate_experiment(block: ast.Block, file: ast.File, problems: list[Diagnostic]) -> ExperimentSpec:
+    name = block.labels[0] if block.labels else "experiment"
+    if len(block.labels) != 1:
+        problems.append(Diagnostic("E0108", "an experiment needs exactly one name", block.kind_span,
+                                   hint="write `experiment leap2 { ... }`"))
+
+    singles: dict[str, ast.Block] = {}
+    measures, analyses = [], []
+    for member in block.members:
+        if isinstance(member, ast.Attribute):
+            _check_experiment_attribute(member, problems)
+        elif isinstance(member, ast.Claim):
+            problems.append(Diagnostic("E0111", f"`{member.keyword}` does not belong directly in an experiment",
+                                       member.span, hint="put `assert` in the block it is about and `expect` in an `analyze` block"))
+        elif isinstance(member, ast.Block):
+            _sort_block(member, singles, measures, analyses, problems)
+
+    for kind in schema.REQUIRED_BLOCKS:
+        if kind not in singles:
+            problems.append(Diagnostic("E0104", f"experiment `{name}` has no `{kind}` block", block.kind_span,
+                                       hint=f"add a `{kind} {{ ... }}` block"))
+    _check_measure_names(measures, problems)
+    return ExperimentSpec(name, block.span.file, block, file.lets(), singles, measures, analyses)
+
+
+def _check_experiment_attribute(attribute: ast.Attribute, problems: list[Diagnostic]):
+    if attribute.name not in schema.EXPERIMENT_FIELDS:
+        problems.append(Diagnostic("E0102", f"unknown field `{attribute.name}` in an experiment",
+                                   attribute.name_span, hint=did_you_mean(attribute.name, schema.EXPERIMENT_FIELDS),
+                                   notes=("an experiment accepts: doc, and blocks",)))
+
+
+def _sort_block(block, singles, measures, analyses, problems):
+    known = sorted(set(schema.SINGLE_BLOCKS) | set(schema.REPEATED_BLOCKS))
+    if block.kind in schema.SINGLE_BLOCKS:
+        if block.kind in singles:
+            problems.append(Diagnostic("E0106", f"second `{block.kind}` block in one experiment", block.kind_span,
+                                       notes=(f"the first is at {singles[block.kind].span}",)))
+            return
+        singles[block.kind] = block
+        if block.kind == "sweep":
+            _check_sweep(block, problems)
+        else:
+            _check_fields(block, schema_for(block, problems), problems)
+    elif block.kind == "measure":
+        measures.append(block)
+        _check_fields(block, schema_for(block, problems), problems)
+    elif block.kind == "analyze":
+        analyses.append(block)
+        _check_analysis(block, problems)
+    else:
+        problems.append(Diagnostic("E0101", f"unknown block `{block.kind}`", block.kind_span,
+                                   hint=did_you_mean(block.kind, known),
+                                   notes=("an experiment accepts: " + ", ".join(known),)))
+
+
+def schema_for(block: ast.Block, problems: list[Diagnostic] | None = None):
+    """The pydantic model for a block, choosing the variant by the first label."""
+    registry = schema.SINGLE_BLOCKS.get(block.kind) or schema.REPEATED_BLOCKS.get(block.kind)
+    if not isinstance(registry, dict):
+        return registry
+    variant = block.labels[0] if block.labels else None
+    if variant in registry:
+        return registry[variant]
+    if problems is not None:
+        choices = ", ".join(sorted(registry))
+        what = f"unknown {block.kind} `{variant}`" if variant else f"`{block.kind}` needs a kind"
+        problems.append(Diagnostic("E0107", what, block.kind_span,
+                                   hint=did_you_mean(variant, registry) if variant else f"write `{block.kind} {sorted(registry)[0]} {{ ... }}`",
+                                   notes=(f"{block.kind} kinds: {choices}",)))
+    return None
+
+
+def _check_fields(block: ast.Block, model, problems: list[Diagnostic]):
+    if model is None:
+        return
+    fields = model.model_fields
+    seen: dict[str, ast.Attribute] = {}
+    for attribute in block.attributes():
+        if attribute.name in seen:
+            problems.append(Diagnostic("E0105", f"field `{attribute.name}` is set twice", attribute.name_span,
+                                       notes=(f"first set at {seen[attribute.name].span}",)))
+        seen[attribute.name] = attribute
+        if attribute.name not in fields:
+            problems.append(_unknown_field(block, attribute, fields))
+    for name, field in fields.items():
+        if field.is_required() and name not in seen:
+            problems.append(Diagnostic("E0103", f"`{_block_title(block)}` is missing the required field `{name}`",
+                                       block.kind_span, hint=f"add `{name} = ...`",
+                                       notes=(f"{name}: {field.description}",) if field.description else ()))
+    for nested in block.blocks():
+        problems.append(Diagnostic("E0101", f"`{_block_title(block)}` cannot contain a `{nested.kind}` block",
+                                   nested.kind_span))
+
+
+def _unknown_field(block: ast.Block, attribute: ast.Attribute, fields) -> Diagnostic:
+    return Diagnostic("E0102", f"unknown field `{attribute.name}` in `{_block_title(block)}`",
+                      attribute.name_span, hint=did_you_mean(attribute.name, fields),
+                      notes=(f"`{_block_title(block)}` accepts: {', '.join(sorted(fields)) or 'no fields'}",))
+
+
+def _block_title(block: ast.Block) -> str:
+    return " ".join((block.kind,) + block.labels)
+
+
+SWEEP_KINDS = ("grid", "zip")
+
+
+def _check_sweep(block: ast.Block, problems: list[Diagnostic]):
+    for member in block.members:
+        if isinstance(member, ast.Block) and member.kind not in SWEEP_KINDS:
+            problems.append(Diagnostic("E0101", f"unknown sweep block `{member.kind}`", member.kind_span,
+                                       hint=did_you_mean(member.kind, SWEEP_KINDS),
+                                       notes=("a sweep holds `grid { ... }` and `zip { ... }` blocks",)))
+        elif isinstance(member, ast.Block):
+            _check_sweep(member, problems)
+
+
+def _check_analysis(block: ast.Block, problems: list[Diagnostic]):
+    title = _block_title(block)
+    fit = None
+    for attribute in block.attributes():
+        if attribute.name == "fit":
+            fit = attribute
+        elif attribute.name not in schema.AnalyzeConfig.model_fields:
+            problems.append(_unknown_field(block, attribute, set(schema.AnalyzeConfig.model_fields) | {"fit"}))
+    if fit is None:
+        problems.append(Diagnostic("E0103", f"`{title}` is missing the required field `fit`", block.kind_span,
+                                   hint="add e.g. `fit = power_law(y = samples_to_learn, x = d)`"))
+        return
+    _check_fit_call(fit, problems)
+
+
+def _check_fit_call(fit: ast.Attribute, problems: list[Diagnostic]):
+    call = fit.value
+    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)):
+        problems.append(Diagnostic("E0601", "`fit` must call an analysis function", fit.value.span,
+                                   hint="write e.g. `fit = power_law(y = samples_to_learn, x = d)`"))
+        return
+    function = call.func.name
+    if function not in schema.ANALYSIS_FUNCTIONS:
+        problems.append(Diagnostic("E0601", f"unknown analysis function `{function}`", call.func.span,
+                                   hint=did_you_mean(function, schema.ANALYSIS_FUNCTIONS),
+                                   notes=("analysis functions: " + ", ".join(schema.ANALYSIS_FUNCTIONS),)))
+        return
+    given = {name for name, _ in call.kwargs}
+    for needed in schema.ANALYSIS_FUNCTIONS[function]:
+        if needed not in given:
+            problems.append(Diagnostic("E0602", f"`{function}` needs the argument `{needed}`", call.span,
+                                       hint=f"write `{function}(y = ..., x = ...)`"))
+
+
+def _check_measure_names(measures: list[ast.Block], problems: list[Diagnostic]):
+    seen: dict[str, ast.Block] = {}
+    for block in measures:
+        name = block.labels[-1] if block.labels else block.kind
+        if name in seen:
+            problems.append(Diagnostic("E0106", f"two measurements are named `{name}`", block.kind_span,
+                                       hint="give the second a name: `measure KIND NAME { ... }`",
+                                       notes=(f"the first is at {seen[name].span}",)))
+        seen[name] = block

@@ -1,0 +1,156 @@
+"""The abstract syntax tree of a `.wall` file. Every node carries its source span."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from .diagnostics import Span
+
+
+@dataclasses.dataclass(frozen=True)
+class Node:
+    span: Span
+
+
+# Expressions.
+
+
+@dataclasses.dataclass(frozen=True)
+class Literal(Node):
+    """A number, string or boolean written in the source."""
+
+    value: object
+
+
+@dataclasses.dataclass(frozen=True)
+class QuantityLiteral(Node):
+    value: float
+    unit: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Name(Node):
+    name: str
+
+
+@dataclasses.dataclass(frozen=True)
+class ListExpr(Node):
+    items: tuple
+
+
+@dataclasses.dataclass(frozen=True)
+class ObjectExpr(Node):
+    members: tuple
+
+
+@dataclasses.dataclass(frozen=True)
+class Unary(Node):
+    op: str
+    operand: Node
+
+
+@dataclasses.dataclass(frozen=True)
+class Binary(Node):
+    op: str
+    left: Node
+    right: Node
+
+
+@dataclasses.dataclass(frozen=True)
+class RangeExpr(Node):
+    """`start .. stop [step s]`: inclusive; integers iterate, floats form an interval."""
+
+    start: Node
+    stop: Node
+    step: Node | None
+
+
+@dataclasses.dataclass(frozen=True)
+class Call(Node):
+    func: Node
+    args: tuple
+    kwargs: tuple  # of (name, Node) pairs, in source order
+
+
+@dataclasses.dataclass(frozen=True)
+class Comprehension(Node):
+    """`sum(i in 1..k: body)`: the iteration header and the body of a bounded reduction."""
+
+    func: Node
+    header: Node
+    body: Node
+
+
+@dataclasses.dataclass(frozen=True)
+class AttributeOf(Node):
+    target: Node
+    name: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Index(Node):
+    target: Node
+    index: Node
+
+
+# Statements.
+
+
+@dataclasses.dataclass(frozen=True)
+class Attribute(Node):
+    name: str
+    name_span: Span
+    value: Node
+
+
+@dataclasses.dataclass(frozen=True)
+class Let(Node):
+    name: str
+    value: Node
+
+
+@dataclasses.dataclass(frozen=True)
+class Claim(Node):
+    """An `assert` (checked at plan time), `expect` (checked on results) or `where` filter."""
+
+    keyword: str
+    condition: Node
+
+
+@dataclasses.dataclass(frozen=True)
+class Block(Node):
+    kind: str
+    labels: tuple[str, ...]
+    extends: str | None
+    members: tuple
+    kind_span: Span
+
+    def attributes(self) -> list[Attribute]:
+        return [m for m in self.members if isinstance(m, Attribute)]
+
+    def blocks(self, kind: str | None = None) -> list["Block"]:
+        return [m for m in self.members if isinstance(m, Block) and kind in (None, m.kind)]
+
+    def claims(self, keyword: str) -> list[Claim]:
+        return [m for m in self.members if isinstance(m, Claim) and m.keyword == keyword]
+
+    def lets(self) -> list[Let]:
+        return [m for m in self.members if isinstance(m, Let)]
+
+
+@dataclasses.dataclass(frozen=True)
+class Import(Node):
+    path: str
+    alias: str | None
+
+
+@dataclasses.dataclass(frozen=True)
+class File(Node):
+    version: str | None
+    items: tuple
+
+    def blocks(self, kind: str | None = None) -> list[Block]:
+        return [i for i in self.items if isinstance(i, Block) and kind in (None, i.kind)]
+
+    def lets(self) -> list[Let]:
+        return [i for i in self.items if isinstance(i, Let)]

@@ -1,0 +1,174 @@
+"""Cross-run analyses: power-law fits with bootstrap intervals, and `expect` claims."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+
+from wall.compiler.plan import Plan, Run
+from wall.compiler.scopes import EVALUATOR, experiment_scope
+from wall.compiler.theory import predicted_sample_exponent
+from wall.lang import syntax as ast
+from wall.lang.diagnostics import SpecError
+from wall.lang.elaborate import schema_for
+
+from .store import read_number
+
+
+@dataclasses.dataclass
+class PowerLawFit:
+    """y = prefactor * x^exponent, fitted to the per-x median of y over replicates."""
+
+    exponent: float
+    prefactor: float
+    interval: tuple[float, float]
+    level: float
+    r2: float
+    xs: list[float]
+    medians: list[float]
+    points: list[tuple[float, float, str]]  # (x, y, run id); y is inf when censored
+    censored_runs: int
+    censored_replicates: float  # fraction of bootstrap resamples with a censored median
+    undetermined: str | None  # why no exponent could be fitted, if so
+
+
+def fit_power_law(xs: np.ndarray, ys: np.ndarray) -> tuple[float, float, float]:
+    """Least squares of log y on log x; returns (exponent, prefactor, r^2)."""
+    log_x, log_y = np.log(xs), np.log(ys)
+    slope, intercept = np.polyfit(log_x, log_y, 1)
+    residual = log_y - (slope * log_x + intercept)
+    total = np.sum((log_y - log_y.mean()) ** 2)
+    r2 = 1.0 - np.sum(residual**2) / total if total > 0 else 1.0
+    return float(slope), float(math.exp(intercept)), float(r2)
+
+
+def _medians(groups: list[np.ndarray]) -> np.ndarray:
+    # A censored value is +inf: it counts as above every finished one, so the median is
+    # exact while fewer than half of a group is censored, and +inf otherwise.
+    return np.array([np.median(g) for g in groups])
+
+
+def bootstrap_power_law(x_values: list[float], groups: list[np.ndarray], resamples: int,
+                        level: float, seed: int) -> tuple[tuple[float, float], float]:
+    """Percentile interval of the exponent, resampling replicates within each x with replacement."""
+    rng = np.random.default_rng(seed)
+    xs = np.asarray(x_values, float)
+    exponents, censored = [], 0
+    for _ in range(resamples):
+        resampled = [rng.choice(g, size=g.size, replace=True) for g in groups]
+        medians = _medians(resampled)
+        if not np.all(np.isfinite(medians)):
+            censored += 1
+            continue
+        exponents.append(fit_power_law(xs, medians)[0])
+    if not exponents:
+        return (math.nan, math.nan), 1.0
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(exponents, [tail, 100 - tail])
+    return (float(low), float(high)), censored / resamples
+
+
+def run_values(spec, run: Run, scalars: dict, expressions: dict[str, ast.Node]) -> dict:
+    """Evaluate analysis expressions for one run, with its measurements in scope."""
+    scope = experiment_scope(spec, run.point).child("results")
+    for name, value in scalars.items():
+        if isinstance(value, dict) and "value" in value:
+            value = read_number(value["value"])
+        scope.bind(name, value)
+    return {key: EVALUATOR.eval(node, scope) for key, node in expressions.items()}
+
+
+def analyze_power_law(plan: Plan, block: ast.Block, call: ast.Call, results: dict[str, dict]) -> PowerLawFit:
+    settings = schema_for(block).model_validate(_settings(block, plan))
+    expressions = dict(call.kwargs)
+    points = []
+    for run in plan.runs:
+        if run.id not in results:
+            continue
+        values = run_values(plan.spec, run, results[run.id]["measurements"], expressions)
+        points.append((float(values["x"]), float(values["y"]), run.id))
+
+    x_values = sorted({x for x, _, _ in points})
+    groups = [np.array([y for x, y, _ in points if x == value]) for value in x_values]
+    censored_runs = sum(1 for _, y, _ in points if not math.isfinite(y))
+    fit = PowerLawFit(math.nan, math.nan, (math.nan, math.nan), settings.level, math.nan, x_values,
+                      [], points, censored_runs, 0.0, None)
+    if len(x_values) < 2:
+        fit.undetermined = "fewer than two values of x have finished runs"
+        return fit
+
+    medians = _medians(groups)
+    fit.medians = [float(m) for m in medians]
+    if not np.all(np.isfinite(medians)):
+        bad = [f"{x:g}" for x, m in zip(x_values, medians) if not math.isfinite(m)]
+        fit.undetermined = f"half or more of the runs are censored at x = {', '.join(bad)}"
+        return fit
+    fit.exponent, fit.prefactor, fit.r2 = fit_power_law(np.array(x_values), medians)
+    seed = int(plan.spec_hash[:8], 16)
+    fit.interval, fit.censored_replicates = bootstrap_power_law(x_values, groups, settings.bootstrap,
+                                                                settings.level, seed)
+    return fit
+
+
+def _settings(block: ast.Block, plan: Plan) -> dict:
+    scope = experiment_scope(plan.spec, plan.runs[0].point)
+    return {a.name: EVALUATOR.eval(a.value, scope) for a in block.attributes() if a.name != "fit"}
+
+
+def evaluate_expectations(plan: Plan, block: ast.Block, fit: PowerLawFit) -> list[dict]:
+    """Evaluate each `expect` of an analysis with the fitted values in scope.
+
+    An expectation about `exponent` is checked on the point estimate; the interval is
+    reported beside it. With no estimate the expectation has not held.
+    """
+    scope = experiment_scope(plan.spec, plan.runs[0].point).child("analysis")
+    bindings = {
+        "exponent": fit.exponent, "prefactor": fit.prefactor, "r2": fit.r2,
+        "exponent_low": fit.interval[0], "exponent_high": fit.interval[1],
+        "predicted": predicted_sample_exponent(plan.runs[0].config.target.expansion()),
+    }
+    for name, value in bindings.items():
+        scope.bind(name, value)
+
+    outcomes = []
+    for claim in block.claims("expect"):
+        text = source_text(plan.source, claim.condition)
+        if fit.undetermined:
+            outcomes.append({"claim": text, "held": False, "reason": fit.undetermined})
+            continue
+        try:
+            value = EVALUATOR.eval(claim.condition, scope)
+        except SpecError as exc:
+            outcomes.append({"claim": text, "held": False, "reason": exc.diagnostics[0].message})
+            continue
+        outcomes.append({"claim": text, "held": value is True,
+                         "reason": "" if isinstance(value, bool) else "the claim is not true or false"})
+    return outcomes
+
+
+def source_text(source: str, node: ast.Node) -> str:
+    lines = source.splitlines()
+    span = node.span
+    if span.line == span.end_line:
+        return lines[span.line - 1][span.column - 1:span.end_column - 1]
+    first = lines[span.line - 1][span.column - 1:]
+    return " ".join([first] + lines[span.line:span.end_line - 1] + [lines[span.end_line - 1][:span.end_column - 1]])
+
+
+def analyze_all(plan: Plan, results: dict[str, dict]) -> list[dict]:
+    """Run every `analyze` block of the plan's experiment on the finished runs."""
+    summaries = []
+    for block in plan.spec.analyses:
+        fit_attribute = next(a for a in block.attributes() if a.name == "fit")
+        call = fit_attribute.value
+        fit = analyze_power_law(plan, block, call, results)
+        summaries.append({
+            "name": block.labels[0] if block.labels else "analysis",
+            "function": call.func.name,
+            "fit": source_text(plan.source, call),
+            "result": fit,
+            "expectations": evaluate_expectations(plan, block, fit),
+        })
+    return summaries

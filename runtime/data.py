@@ -1,0 +1,76 @@
+"""Input distributions and targets as JAX functions."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Float, PRNGKeyArray
+
+from wall.lang.polynomial import Expansion
+from wall.lang.values import Domain
+
+
+def sample_inputs(key: PRNGKeyArray, domain: Domain, n: int) -> Float[Array, "n d"]:
+    shape = (n, domain.d)
+    if domain.kind == "hypercube":
+        return jax.random.rademacher(key, shape, dtype=jnp.float32)
+    if domain.kind == "biased_hypercube":
+        p = domain.p
+        bits = jax.random.bernoulli(key, p, shape).astype(jnp.float32)
+        return (bits - p) / math.sqrt(p * (1 - p))
+    if domain.kind == "gaussian":
+        return jax.random.normal(key, shape, dtype=jnp.float32)
+    raise ValueError(f"unknown domain kind {domain.kind!r}")
+
+
+@dataclasses.dataclass(frozen=True)
+class TargetFunction:
+    """A target in its orthonormal basis, as padded index arrays for fast evaluation.
+
+    Term t is the product over its slots k of basis_{degree[t,k]}(x[:, index[t,k]]);
+    padding slots have degree 0, whose basis function is the constant 1.
+    """
+
+    basis: str
+    index: np.ndarray  # (terms, slots) int32, 0-based coordinates
+    degree: np.ndarray  # (terms, slots) int32
+    coefficient: np.ndarray  # (terms,) float32
+
+    @classmethod
+    def from_expansion(cls, expansion: Expansion) -> "TargetFunction":
+        terms = sorted(expansion.coefficients.items())
+        slots = max((len(term) for term, _ in terms), default=0) or 1
+        index = np.zeros((len(terms), slots), np.int32)
+        degree = np.zeros((len(terms), slots), np.int32)
+        for t, (term, _) in enumerate(terms):
+            for k, (coordinate, power) in enumerate(term):
+                index[t, k] = coordinate - 1
+                degree[t, k] = power
+        coefficient = np.array([c for _, c in terms], np.float32)
+        return cls(expansion.basis, index, degree, coefficient)
+
+    def __call__(self, x: Float[Array, "n d"]) -> Float[Array, " n"]:
+        gathered = x[:, self.index]  # (n, terms, slots)
+        factors = self._basis_values(gathered)
+        return jnp.prod(factors, axis=-1) @ self.coefficient
+
+    def _basis_values(self, gathered):
+        degree = jnp.asarray(self.degree)
+        if self.basis == "walsh":
+            return jnp.where(degree == 0, 1.0, gathered)
+        return _normalized_hermite(gathered, degree, int(self.degree.max(initial=0)))
+
+
+def _normalized_hermite(z, degree, max_degree: int):
+    # He_{k+1} = z He_k - k He_{k-1}; h_k = He_k / sqrt(k!).
+    values = [jnp.ones_like(z), z]
+    for k in range(1, max_degree):
+        values.append(z * values[k] - k * values[k - 1])
+    result = jnp.ones_like(z)
+    for k in range(1, max_degree + 1):
+        result = jnp.where(degree == k, values[k] / math.sqrt(math.factorial(k)), result)
+    return result
