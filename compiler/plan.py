@@ -8,12 +8,13 @@ import dataclasses
 import hashlib
 from pathlib import Path
 
-from wall.lang.diagnostics import Diagnostic
+from wall.lang.diagnostics import Diagnostic, SpecError
 from wall.lang.elaborate import ExperimentSpec, elaborate
 from wall.lang.parser import parse_file, parse_text
 from wall.lang.values import Reference
 
 from . import theory
+from .analyses import check_analyses
 from .configure import RunConfig, configure_runs, stable_hash
 from .sweep import Point, expand_sweeps
 
@@ -103,6 +104,9 @@ def build_plans(path: str | Path) -> list[Plan]:
 def plan_experiment(spec: ExperimentSpec, source: str) -> Plan:
     points, warnings = expand_sweeps(spec)
     configured = configure_runs(spec, points)
+    problems = check_analyses(spec, points)
+    if any(p.severity == "error" for p in problems):
+        raise SpecError(problems)
     runs = [Run(config.run_id(), point, config) for point, config in configured]
     runs = _drop_identical_runs(runs)
     spec_hash = hashlib.sha256(source.encode()).hexdigest()[:12]

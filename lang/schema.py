@@ -75,11 +75,14 @@ MODEL_KINDS: dict[str, type[BlockConfig]] = {"mlp2": TwoLayerConfig}
 class MeanFieldConfig(BlockConfig):
     """Mean-field scaling: readout multiplied by 1/m, learning rate multiplied by m.
 
-    Init: w_j ~ N(0, I/d), b_j ~ N(0, bias_init^2), a_j ~ N(0, readout_init^2).
+    Init: w_j ~ N(0, I/d), b_j ~ N(0, bias_init^2), and a_j = +-readout_init with random
+    signs (readout_distribution = "sign") or a_j ~ N(0, readout_init^2) ("normal").
     """
 
     bias_init: Annotated[float, Field(ge=0)] = Field(1.0, description="standard deviation of the initial biases")
-    readout_init: Annotated[float, Field(ge=0)] = Field(1.0, description="standard deviation of the initial readout weights")
+    readout_init: Annotated[float, Field(ge=0)] = Field(1.0, description="scale of the initial readout weights")
+    readout_distribution: Literal["sign", "normal"] = Field(
+        "sign", description="random signs or a Gaussian for the initial readout weights")
 
 
 PARAMETRIZATIONS: dict[str, type[BlockConfig]] = {"mean_field": MeanFieldConfig}

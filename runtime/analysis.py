@@ -7,12 +7,13 @@ import math
 
 import numpy as np
 
+from wall.compiler.analyses import analysis_settings
 from wall.compiler.plan import Plan, Run
 from wall.compiler.scopes import EVALUATOR, experiment_scope
+from wall.compiler.sweep import point_key
 from wall.compiler.theory import predicted_sample_exponent
 from wall.lang import syntax as ast
 from wall.lang.diagnostics import SpecError
-from wall.lang.elaborate import schema_for
 
 from .store import read_number
 
@@ -81,21 +82,26 @@ def run_values(spec, run: Run, scalars: dict, expressions: dict[str, ast.Node]) 
 
 
 def analyze_power_law(plan: Plan, block: ast.Block, call: ast.Call, results: dict[str, dict]) -> PowerLawFit:
-    settings = schema_for(block).model_validate(_settings(block, plan))
+    settings = analysis_settings(block, plan.spec, plan.runs[0].point)
     expressions = dict(call.kwargs)
-    points = []
+    points, replicate_groups = [], {}
     for run in plan.runs:
         if run.id not in results:
             continue
         values = run_values(plan.spec, run, results[run.id]["measurements"], expressions)
-        points.append((float(values["x"]), float(values["y"]), run.id))
+        x, y = float(values["x"]), float(values["y"])
+        points.append((x, y, run.id))
+        # Replicates are runs that differ only in the `over` axis (the seed, usually).
+        key = point_key({k: v for k, v in run.point.items() if k != settings.over})
+        replicate_groups.setdefault(key, (x, []))[1].append(y)
 
-    x_values = sorted({x for x, _, _ in points})
-    groups = [np.array([y for x, y, _ in points if x == value]) for value in x_values]
+    ordered = sorted(replicate_groups.values(), key=lambda group: group[0])
+    x_values = [x for x, _ in ordered]
+    groups = [np.array(ys) for _, ys in ordered]
     censored_runs = sum(1 for _, y, _ in points if not math.isfinite(y))
     fit = PowerLawFit(math.nan, math.nan, (math.nan, math.nan), settings.level, math.nan, x_values,
                       [], points, censored_runs, 0.0, None)
-    if len(x_values) < 2:
+    if len(set(x_values)) < 2:
         fit.undetermined = "fewer than two values of x have finished runs"
         return fit
 
@@ -110,11 +116,6 @@ def analyze_power_law(plan: Plan, block: ast.Block, call: ast.Call, results: dic
     fit.interval, fit.censored_replicates = bootstrap_power_law(x_values, groups, settings.bootstrap,
                                                                 settings.level, seed)
     return fit
-
-
-def _settings(block: ast.Block, plan: Plan) -> dict:
-    scope = experiment_scope(plan.spec, plan.runs[0].point)
-    return {a.name: EVALUATOR.eval(a.value, scope) for a in block.attributes() if a.name != "fit"}
 
 
 def evaluate_expectations(plan: Plan, block: ast.Block, fit: PowerLawFit) -> list[dict]:

@@ -6,6 +6,7 @@ import io
 import math
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")  # reports are rendered without a display
 
@@ -53,6 +54,10 @@ def power_law_figure(fit: PowerLawFit, predicted: float | None, x_label: str, y_
                   label=f"theory: slope {predicted:g}")
     axes.set_xscale("log")
     axes.set_yscale("log")
+    if fit.xs:
+        # Label the swept values themselves; log-axis minor labels overlap at these ranges.
+        axes.set_xticks(fit.xs, [f"{x:g}" for x in fit.xs])
+        axes.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     axes.set_xlabel(x_label)
     axes.set_ylabel(y_label)
     axes.legend(fontsize=8)

@@ -37,29 +37,35 @@ class TwoLayer(eqx.Module):
 
 @dataclasses.dataclass(frozen=True)
 class LayerScaling:
-    """One row of a parametrization table: init standard deviation, forward multiplier and
-    learning-rate multiplier of one parameter."""
+    """One row of a parametrization table: the init scale and learning-rate multiplier of
+    one parameter. `distribution` is "normal" (std init_std) or "sign" (+-init_std)."""
 
     init_std: float
     lr_multiplier: float
+    distribution: str = "normal"
+
+    def sample(self, key: PRNGKeyArray, shape: tuple[int, ...]) -> Array:
+        if self.distribution == "sign":
+            return self.init_std * jax.random.rademacher(key, shape, dtype=jnp.float32)
+        return self.init_std * jax.random.normal(key, shape)
 
 
-def mean_field_table(d: int, width: int, bias_init: float, readout_init: float) -> dict[str, LayerScaling]:
+def mean_field_table(d: int, width: int, config) -> dict[str, LayerScaling]:
     """Mean-field: readout scaled by 1/m and every learning rate by m, so each neuron
     moves at rate lr however wide the net is."""
     return {
         "w": LayerScaling(1.0 / math.sqrt(d), float(width)),
-        "b": LayerScaling(bias_init, float(width)),
-        "a": LayerScaling(readout_init, float(width)),
+        "b": LayerScaling(config.bias_init, float(width)),
+        "a": LayerScaling(config.readout_init, float(width), config.readout_distribution),
     }
 
 
 def build_two_layer(key: PRNGKeyArray, d: int, width: int, activation: str, bias: bool,
                     table: dict[str, LayerScaling], readout_scale: float) -> TwoLayer:
     kw, kb, ka = jax.random.split(key, 3)
-    w = table["w"].init_std * jax.random.normal(kw, (width, d))
-    b = table["b"].init_std * jax.random.normal(kb, (width,)) if bias else None
-    a = table["a"].init_std * jax.random.normal(ka, (width,))
+    w = table["w"].sample(kw, (width, d))
+    b = table["b"].sample(kb, (width,)) if bias else None
+    a = table["a"].sample(ka, (width,))
     return TwoLayer(w, b, a, activation, readout_scale)
 
 
@@ -73,6 +79,6 @@ def init_model(key: PRNGKeyArray, config) -> tuple[TwoLayer, TwoLayer]:
     """Initialise the network of a run configuration; return it and its lr multipliers."""
     d = config.target.domain.d
     width = config.model.width
-    table = mean_field_table(d, width, config.parametrization.bias_init, config.parametrization.readout_init)
+    table = mean_field_table(d, width, config.parametrization)
     model = build_two_layer(key, d, width, config.model.activation, config.model.bias, table, 1.0 / width)
     return model, lr_multipliers(model, table)

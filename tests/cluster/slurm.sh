@@ -57,6 +57,10 @@ DAEMONS=(munged mariadbd slurmdbd slurmctld slurmd)
 READY_NODE_STATES='^(idle|mixed|allocated|completing)$'
 # Upper bound for one client command, so that a hung daemon cannot hang the script.
 CLIENT_TIMEOUT=15
+# Serializes start and stop, for example of parallel pytest workers. The cluster
+# is one per machine (see above), so the lock is too.
+LOCK_FILE=/run/lock/wall-slurm.lock
+LOCK_TIMEOUT=300
 
 log() {
     echo "slurm.sh: $*" >&2
@@ -69,7 +73,7 @@ die() {
 
 # Run a SLURM or MariaDB client command with a time limit.
 client() {
-    client "$@"
+    timeout "$CLIENT_TIMEOUT" "$@"
 }
 
 # ---------------------------------------------------------------- install
@@ -162,7 +166,8 @@ start_daemon() {
     printf '\n==== %s slurm.sh starting: %s\n' "$(date -Is)" "$*" >>"$log_path"
     # setsid execs the command without forking, because a background child of
     # this script never leads a process group, so $! is the daemon's pid.
-    setsid "$@" </dev/null >>"$log_path" 2>&1 &
+    # 9>&- closes the lock file, which the daemon would otherwise hold locked.
+    setsid "$@" </dev/null >>"$log_path" 2>&1 9>&- &
     pid=$!
     echo "$pid" >"$(pid_file "$daemon")"
     log "started $daemon (pid $pid), log $log_path"
@@ -192,7 +197,7 @@ require_free_port() {
     if command -v ss >/dev/null; then
         listeners=$(ss -Hltnp "sport = :$port" 2>/dev/null || true)
     elif (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-        listeners="a process that ss is not installed to name"
+        listeners="another process (install iproute2 for ss to name it)"
     else
         listeners=""
     fi
@@ -386,8 +391,9 @@ SlurmdParameters=config_overrides
 ReturnToService=2
 # Keep finished jobs in squeue and scontrol for 5 minutes.
 MinJobAge=300
-# Time limits are checked about every 30 s, and a job over its limit is killed
-# KillWait seconds after SIGTERM.
+# slurmctld checks time limits about every 30 s, so a job ends up to 30 s after
+# its limit (a 1-minute job ended after 86 s). It gets SIGKILL KillWait seconds
+# after SIGTERM.
 OverTimeLimit=0
 KillWait=2
 InactiveLimit=0
@@ -437,6 +443,8 @@ start_mariadbd() {
             mkdir -p "$MYSQL_DATA_DIR"
             # Socket authentication: the OS user root logs in as the MariaDB
             # user root without a password, which is how slurmdbd connects.
+            # The server runs as root too, so that it can use a state dir that
+            # the mysql user cannot reach. It accepts no TCP connections.
             if ! mariadb-install-db --no-defaults --user=root --datadir="$MYSQL_DATA_DIR" \
                 --auth-root-authentication-method=socket --skip-test-db \
                 >>"$(log_file mariadbd)" 2>&1; then
@@ -519,6 +527,8 @@ cmd_start() {
     cmd_install
     check_config_owner
     mkdir -p "$LOG_DIR" "$RUN_DIR"
+    # slurmstepd runs a batch script from SlurmdSpoolDir as the job's user, so
+    # every user must be able to enter the state dir.
     chmod 755 "$STATE_DIR"
     write_configs
 
@@ -639,19 +649,45 @@ State directory: \$WALL_SLURM_DIR (default /tmp/wall-slurm), now $STATE_DIR
 EOF
 }
 
+require_root() {
+    if [[ $(id -u) != 0 ]]; then
+        die "$1 must run as root"
+    fi
+}
+
+# Hold LOCK_FILE on fd 9 until the script exits.
+take_lock() {
+    exec 9>"$LOCK_FILE"
+    if ! flock -w "$LOCK_TIMEOUT" 9; then
+        die "timed out after ${LOCK_TIMEOUT}s waiting for $LOCK_FILE, held by another start or stop"
+    fi
+}
+
 main() {
     if (($# != 1)); then
         usage >&2
         exit 2
     fi
-    if [[ $1 != env && $(id -u) != 0 ]]; then
-        die "$1 must run as root"
-    fi
     case $1 in
-        install) cmd_install ;;
-        start) cmd_start ;;
-        stop) cmd_stop ;;
-        status) cmd_status ;;
+        install)
+            require_root "$1"
+            take_lock
+            cmd_install
+            ;;
+        start)
+            require_root "$1"
+            take_lock
+            cmd_start
+            ;;
+        stop)
+            require_root "$1"
+            take_lock
+            cmd_stop
+            ;;
+        status)
+            require_root "$1"
+            cmd_status
+            ;;
         env) cmd_env ;;
         -h | --help | help) usage ;;
         *)

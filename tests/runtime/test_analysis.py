@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from wall.runtime.analysis import bootstrap_power_law, fit_power_law
+from wall.runtime.measures import samples_to_learn
+
+
+def test_power_law_recovers_known_exponent():
+    xs = np.array([16.0, 32.0, 64.0, 128.0])
+    exponent, prefactor, r2 = fit_power_law(xs, 3.0 * xs**1.25)
+    assert math.isclose(exponent, 1.25, rel_tol=1e-9)
+    assert math.isclose(prefactor, 3.0, rel_tol=1e-9)
+    assert math.isclose(r2, 1.0)
+
+
+def test_bootstrap_interval_covers_true_exponent():
+    rng = np.random.default_rng(0)
+    xs = [16.0, 32.0, 64.0, 128.0]
+    groups = [2.0 * x**1.5 * np.exp(rng.normal(0, 0.1, size=8)) for x in xs]
+    (low, high), censored = bootstrap_power_law(xs, groups, resamples=400, level=0.95, seed=1)
+    assert low < 1.5 < high
+    assert high - low < 0.3
+    assert censored == 0.0
+
+
+def test_bootstrap_counts_censored_medians():
+    xs = [16.0, 32.0]
+    groups = [np.array([10.0, 11.0, 12.0]), np.array([20.0, math.inf, math.inf])]
+    (_, _), censored = bootstrap_power_law(xs, groups, resamples=200, level=0.9, seed=0)
+    assert 0.5 < censored < 1.0
+
+
+def test_samples_to_learn_first_crossing_times_batch():
+    steps = np.array([0, 10, 20, 30])
+    result = samples_to_learn(steps, np.array([1.0, 0.5, 0.05, 0.01]), below=0.1, batch=16)
+    assert result == {"value": 320, "censored": False, "step": 20}
+
+
+def test_samples_to_learn_censored_is_not_invented():
+    steps = np.array([0, 10, 20])
+    result = samples_to_learn(steps, np.array([1.0, 0.5, np.nan]), below=0.1, batch=16)
+    assert result["censored"] is True
+    assert result["value"] == math.inf
+    assert result["lower_bound"] == 320

@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from wall.runtime.cli import main
+
+
+def run_cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "wall.runtime.cli", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd, timeout=600)
+
+
+def test_end_to_end_tiny_spec(tiny_spec, tmp_path):
+    out = tmp_path / "out"
+    completed = run_cli(tiny_spec, "--out", out)
+    assert completed.returncode == 0, completed.stderr
+    assert "exponent" in completed.stdout
+    folder = out / "tiny"
+    for name in ("spec.wall", "plan.json", "provenance.json", "summary.json", "report.html"):
+        assert (folder / name).exists(), name
+
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["runs"] == {"planned": 4, "finished": 4, "diverged": 0, "missing": []}
+    assert summary["theory"][0]["leap"] == 2
+    analysis = summary["analyses"][0]
+    assert analysis["expectations"][0]["claim"] == "exponent > -100"
+
+    run_folders = sorted((folder / "runs").iterdir())
+    assert len(run_folders) == 4
+    result = json.loads((run_folders[0] / "result.json").read_text())
+    assert result["status"] == "done"
+    assert set(result["measurements"]) >= {"samples_to_learn", "final_test_loss"}
+    html = (folder / "report.html").read_text()
+    assert "<svg" in html and "Leap(f) = 2" in html
+
+
+def test_rerun_skips_finished_runs(tiny_spec, tmp_path):
+    out = tmp_path / "out"
+    assert run_cli(tiny_spec, "--out", out).returncode == 0
+    results = sorted((out / "tiny" / "runs").glob("*/result.json"))
+    before = [p.stat().st_mtime_ns for p in results]
+    again = run_cli(tiny_spec, "--out", out)
+    assert again.returncode == 0
+    assert "4 of 4 runs already have results" in again.stderr
+    assert [p.stat().st_mtime_ns for p in results] == before
+
+
+def test_report_command_rebuilds_from_results(tiny_spec, tmp_path):
+    out = tmp_path / "out"
+    assert run_cli(tiny_spec, "--out", out).returncode == 0
+    (out / "tiny" / "report.html").unlink()
+    assert main(["report", str(out / "tiny")]) == 0
+    assert (out / "tiny" / "report.html").exists()
+
+
+def test_syntax_error_exits_nonzero_without_traceback(write_spec):
+    spec = write_spec("experiment e {\n  train { lr 0.1 }\n}\n", "broken.wall")
+    completed = run_cli("check", spec)
+    assert completed.returncode == 1
+    assert "Traceback" not in completed.stderr
+    assert f"{spec}:2:14" in completed.stderr
+    assert "error[E0001]" in completed.stderr
+
+
+def test_unknown_field_is_located_with_suggestion(write_spec, tiny_spec):
+    spec = write_spec(tiny_spec.read_text().replace("width = 32", "widht = 32"), "typo.wall")
+    completed = run_cli(spec)
+    assert completed.returncode == 1
+    assert "Traceback" not in completed.stderr
+    assert "error[E0102]: unknown field `widht` in `model mlp2`" in completed.stderr
+    assert "did you mean `width`?" in completed.stderr
+    assert "typo.wall:10:16" in completed.stderr
+
+
+def test_false_leap_assert_shows_computed_leap(write_spec, tiny_spec):
+    spec = write_spec(tiny_spec.read_text().replace("leap(f) == 2", "leap(f) == 1"), "leap.wall")
+    completed = run_cli("check", spec)
+    assert completed.returncode == 1
+    assert "error[E0501]: assertion failed" in completed.stderr
+    assert "`leap(f)` evaluates to 2" in completed.stderr
+    assert "{x1} (adds 1) -> {x1,x2,x3} (adds 2)" in completed.stderr
+
+
+def test_json_diagnostics(write_spec, capsys):
+    spec = write_spec("experiment e {\n  modle mlp2 {}\n}\n", "kinds.wall")
+    assert main(["check", "--format", "json", str(spec)]) == 1
+    records = json.loads(capsys.readouterr().out)
+    codes = [r["code"] for r in records]
+    assert "E0101" in codes
+    assert all(r["span"]["file"] == str(spec) for r in records)
+
+
+def test_explain_known_and_unknown_codes(capsys):
+    assert main(["explain", "E0102"]) == 0
+    assert "unknown field" in capsys.readouterr().out
+    assert main(["explain", "E9999"]) == 2
