@@ -222,7 +222,8 @@ sacctmgr_works() {
     client sacctmgr -n -P show cluster format=cluster >/dev/null
 }
 
-# The cluster has registered with slurmdbd once the database knows its control host.
+# slurmctld has registered with slurmdbd once the database has a control host
+# for the cluster.
 cluster_registered() {
     local host
     host=$(client sacctmgr -n -P show cluster "$CLUSTER" format=controlhost) || return 1
@@ -305,20 +306,20 @@ node_hardware() {
     echo "$cpus $sockets $cores $threads $memory"
 }
 
-# Refuse to overwrite a config that this script did not write, or one that
-# belongs to a cluster from another state dir that is still running.
+# Fail rather than overwrite a config that this script did not write, or one
+# that belongs to a cluster from another state dir that is still running.
 check_config_owner() {
     local owner_line other_dir other_status
     [[ -e $SLURM_CONF_FILE ]] || return 0
     owner_line=$(grep -m 1 "^$CONF_MARKER " "$SLURM_CONF_FILE" || true)
     if [[ -z $owner_line ]]; then
-        die "$SLURM_CONF_FILE exists and was not written by this script; move it away and retry"
+        die "$SLURM_CONF_FILE exists and was not written by this script. Move it away and retry."
     fi
     other_dir=${owner_line#"$CONF_MARKER "}
     [[ $other_dir != "$STATE_DIR" ]] || return 0
     other_status=$(WALL_SLURM_DIR=$other_dir bash "${BASH_SOURCE[0]}" status 2>/dev/null || true)
     if [[ $other_status == *": running, pid"* ]]; then
-        die "a cluster from state dir $other_dir is running; stop it with WALL_SLURM_DIR=$other_dir bash ${BASH_SOURCE[0]} stop"
+        die "a cluster from state dir $other_dir is running. Stop it with WALL_SLURM_DIR=$other_dir bash ${BASH_SOURCE[0]} stop"
     fi
 }
 
@@ -327,8 +328,8 @@ write_configs() {
     read -r cpus sockets cores threads memory < <(node_hardware)
 
     mkdir -p "$CONF_DIR"
-    # slurmdbd refuses to start unless its config is owned by SlurmUser and
-    # readable by no one else.
+    # slurmdbd exits at start-up unless its config is owned by SlurmUser and
+    # has mode 600.
     (
         umask 077
         cat >"$DBD_CONF_FILE" <<EOF
@@ -360,7 +361,8 @@ SlurmdUser=root
 SlurmctldPort=6817
 SlurmdPort=6818
 AuthType=auth/munge
-# Short credential lifetime: a requeued job restarts after about 12 s, not 120 s.
+# Short credential lifetime: a requeued job runs again after about 11 s
+# (measured), instead of about 120 s.
 AuthInfo=cred_expire=10
 CredType=cred/munge
 StateSaveLocation=$STATE_DIR/slurmctld
@@ -412,7 +414,7 @@ start_munged() {
         return 0
     fi
     if munge_works >/dev/null 2>&1; then
-        log "using the munged that already serves $MUNGE_SOCKET_DIR; stop will leave it running"
+        log "using the munged that already serves $MUNGE_SOCKET_DIR, which stop leaves running"
         rm -f "$(pid_file munged)"
         return 0
     fi
@@ -429,8 +431,9 @@ start_munged() {
     chown munge:munge "$MUNGE_SOCKET_DIR" /var/lib/munge
     chmod 755 "$MUNGE_SOCKET_DIR"
 
-    # munged refuses a key that its own user does not own, so it runs as munge.
-    # setpriv execs munged, so the recorded pid stays munged's.
+    # munged runs as the munge user, as the Debian service does, because that
+    # user owns the key, the seed file and the socket directory. setpriv execs
+    # munged, so the recorded pid stays munged's.
     start_daemon munged setpriv --reuid=munge --regid=munge --init-groups munged --foreground
     wait_for munged "the munge socket" munge_works
 }
@@ -451,7 +454,7 @@ start_mariadbd() {
                 fail_daemon mariadbd "data directory set-up failed"
             fi
         fi
-        # innodb_lock_wait_timeout=900 is what slurmdbd asks for at start-up.
+        # slurmdbd logs an error at start-up while innodb_lock_wait_timeout is below 900.
         start_daemon mariadbd mariadbd --no-defaults --user=root \
             --datadir="$MYSQL_DATA_DIR" --socket="$MYSQL_SOCKET" \
             --pid-file="$RUN_DIR/mariadbd.self.pid" --skip-networking \
@@ -564,7 +567,7 @@ cancel_jobs() {
     deadline=$((SECONDS + 20))
     while [[ -n $(client squeue -h -t running,completing -o %i 2>/dev/null || true) ]]; do
         if ((SECONDS >= deadline)); then
-            log "jobs still running after 20s; stopping the daemons anyway"
+            log "jobs still running after 20s, stopping the daemons anyway"
             return 0
         fi
         sleep 0.5
@@ -582,7 +585,7 @@ stop_daemon() {
     deadline=$((SECONDS + 30))
     while [[ -e /proc/$pid ]] && is_running "$daemon"; do
         if ((SECONDS >= deadline)); then
-            log "$daemon (pid $pid) ignored SIGTERM for 30s; sending SIGKILL"
+            log "$daemon (pid $pid) ignored SIGTERM for 30s, sending SIGKILL"
             kill -KILL "$pid" 2>/dev/null || true
             sleep 1
             break
@@ -628,8 +631,8 @@ cmd_status() {
 }
 
 cmd_env() {
-    # The clients read this path by default; exporting it guards against a
-    # SLURM_CONF in the caller's environment that points elsewhere.
+    # The clients read this path by default. Exporting it overrides a SLURM_CONF
+    # in the caller's environment that points elsewhere.
     echo "export SLURM_CONF=$SLURM_CONF_FILE"
 }
 
