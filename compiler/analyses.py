@@ -13,7 +13,8 @@ from .scopes import EVALUATOR, experiment_scope
 from .sweep import Point
 
 # Names an `expect` may use besides the spec's own names.
-FIT_RESULTS = ("exponent", "prefactor", "r2", "exponent_low", "exponent_high", "predicted")
+FIT_RESULTS = ("exponent", "prefactor", "r2", "exponent_low", "exponent_high", "predicted",
+               "mean", "mean_low", "mean_high", "runs")
 RUN_SCALARS = ("final_test_loss",)
 
 
@@ -35,6 +36,9 @@ def check_analyses(spec: ExperimentSpec, points: list[Point]) -> list[Diagnostic
     problems: list[Diagnostic] = []
     axes = set().union(*(p.keys() for p in points)) if points else set()
     measures = [spec.measure_name(b) for b in spec.measures]
+    measures += [name for b in spec.measures if b.labels and b.labels[0] in schema.MEASURE_KINDS
+                 for name in schema.derived_scalars(b.labels[0], spec.measure_name(b))]
+    earlier: list[str] = []
     for block in spec.analyses:
         problems.extend(_check_settings(block, spec, points[0], axes))
         call = next(a.value for a in block.attributes() if a.name == "fit")
@@ -43,7 +47,8 @@ def check_analyses(spec: ExperimentSpec, points: list[Point]) -> list[Diagnostic
             if found:
                 problems.extend(found)
                 break
-        problems.extend(_check_expectations(block, spec, points[0]))
+        problems.extend(_check_expectations(block, spec, points[0], earlier))
+        earlier.append(analysis_name(block))
     return problems
 
 
@@ -77,14 +82,23 @@ def _check_arguments(call: ast.Call, spec, point, measures) -> list[Diagnostic]:
         except SpecError as exc:
             problems.extend(exc.diagnostics)
             continue
-        if not isinstance(value, (int, float)) or isinstance(value, bool):
+        if name == "where" and isinstance(value, bool):
+            continue  # `where` selects runs, so it is true or false for each
+        if not isinstance(value, (int, float)) or isinstance(value, bool) and name != "y":
             problems.append(Diagnostic("E0313", f"`{name}` of a fit must be a number for each run",
                                        node.span, hint="use a measurement or a sweep axis, e.g. `x = d`"))
     return problems
 
 
-def _check_expectations(block, spec, point) -> list[Diagnostic]:
+def analysis_name(block: ast.Block) -> str:
+    return block.labels[0] if block.labels else "analysis"
+
+
+def _check_expectations(block, spec, point, earlier: list[str]) -> list[Diagnostic]:
+    # An expectation may compare with an earlier analysis by name, e.g. `leap3.exponent`.
     scope = experiment_scope(spec, point).child("analysis")
+    for name in earlier:
+        scope.bind(name, {result: 1.0 for result in FIT_RESULTS})
     for name in FIT_RESULTS:
         scope.bind(name, 1.0)
     problems = []

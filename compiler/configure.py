@@ -3,21 +3,24 @@ typed run configuration per point, and check the `assert` claims."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
+import re
 
 import pydantic
 from pydantic import BaseModel, ConfigDict
 
 from wall.lang import schema
 from wall.lang import syntax as ast
-from wall.lang.diagnostics import Diagnostic, SpecError
+from wall.lang.diagnostics import Diagnostic, SpecError, did_you_mean
 from wall.lang.elaborate import ExperimentSpec, schema_for
 from wall.lang.evaluate import CallContext
 from wall.lang.values import Reference
 
 from . import theory
 from .builtins import expansion_in_scope
+from .lazy_checks import check_lazy
 from .scopes import EVALUATOR, block_value, experiment_scope
 from .sweep import Point
 
@@ -42,12 +45,12 @@ class RunConfig(BaseModel):
         return {
             "experiment": self.experiment,
             "seed": self.seed,
-            "target": self.target.model_dump(mode="json"),
-            "model": {"kind": self.model_kind, **self.model.model_dump(mode="json")},
+            "target": self.target.hashed_record(),
+            "model": {"kind": self.model_kind, **self.model.hashed_record()},
             "parametrization": {"kind": self.parametrization_kind,
-                                **self.parametrization.model_dump(mode="json")},
-            "train": self.train.model_dump(mode="json"),
-            "measures": {name: {"kind": kind, **config.model_dump(mode="json")}
+                                **self.parametrization.hashed_record()},
+            "train": self.train.hashed_record(),
+            "measures": {name: {"kind": kind, **config.hashed_record()}
                          for name, (kind, config) in sorted(self.measures.items())},
         }
 
@@ -97,28 +100,37 @@ def configure_point(spec: ExperimentSpec, point: Point) -> RunConfig:
     def validated(block: ast.Block):
         return _validate_block(block, scope, problems)
 
-    target = validated(spec.blocks["target"])
-    model = validated(spec.blocks["model"])
-    parametrization = validated(spec.blocks["parametrization"])
-    train = validated(spec.blocks["train"])
+    chosen = {kind: spec.block_for(kind, point) for kind in spec.blocks}
+    target = validated(chosen["target"])
+    model = validated(chosen["model"])
+    parametrization = validated(chosen["parametrization"])
+    train = validated(chosen["train"])
     measures = {}
     for block in spec.measures:
         config = validated(block)
         if config is not None:
             measures[spec.measure_name(block)] = (block.labels[0], config)
     _check_measure_references(spec, measures, problems)
-    for block in spec.blocks.values():
+    problems.extend(check_lazy(spec, spec.blocks["parametrization"].labels[0], parametrization, train, measures))
+    for block in chosen.values():
         _check_asserts(block, scope, problems)
+    if len(point) > 1 or "seed" not in point:
+        # An assert can hold at some sweep points and fail at others; name the first failing one.
+        where = ", ".join(f"{axis} = {value}" for axis, value in point.items())
+        problems[:] = [dataclasses.replace(d, notes=d.notes + (f"first fails at the sweep point {where}",))
+                       if d.code == "E0501" else d for d in problems]
 
-    if problems:
+    # A block can fail validation with nothing new to report: its problems (a missing or
+    # unknown field) were reported by the structural pass, which then fails the plan.
+    if problems or None in (target, model, parametrization, train):
         raise SpecError(problems)
     seed = point.get("seed", 0)
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise SpecError([Diagnostic("E0202", f"seed must be a non-negative integer, got {seed!r}",
                                     spec.blocks["sweep"].kind_span if "sweep" in spec.blocks else spec.block.kind_span)])
     return RunConfig(experiment=spec.name, seed=seed, target=target,
-                     model_kind=spec.blocks["model"].labels[0], model=model,
-                     parametrization_kind=spec.blocks["parametrization"].labels[0],
+                     model_kind=chosen["model"].labels[0], model=model,
+                     parametrization_kind=chosen["parametrization"].labels[0],
                      parametrization=parametrization, train=train, measures=measures)
 
 
@@ -127,6 +139,8 @@ def _validate_block(block: ast.Block, scope, problems: list[Diagnostic]):
     value = block_value(block, scope)
     fields, spans = {}, {}
     for attribute in block.attributes():
+        if attribute.name not in model.model_fields:
+            continue  # an unknown field, already reported with "did you mean" (E0102)
         spans[attribute.name] = attribute.value.span
         try:
             evaluated = value.get(attribute.name, attribute.span)
@@ -153,7 +167,8 @@ def _validation_diagnostics(exc: pydantic.ValidationError, block: ast.Block, fie
         span = spans.get(name, block.kind_span)
         message = f"invalid `{name}` in `{title}`: {_describe(item, fields.get(name))}"
         diagnostics.append(Diagnostic("E0201" if "type" in item["type"] or item["type"] == "literal_error"
-                                      else "E0202", message, span, hint=_fix_for(item)))
+                                      else "E0202", message, span, hint=_close_choice(item, fields.get(name)) or _fix_for(item),
+                                      notes=block.origin_notes(name)))
     return diagnostics
 
 
@@ -171,6 +186,13 @@ def _describe(item: dict, value) -> str:
     if kind == "literal_error":
         return f"{shown} is not one of {context.get('expected', '')}"
     return f"{shown}: {item['msg']}"
+
+
+def _close_choice(item: dict, value) -> str | None:
+    # A misspelt choice such as "rleu": name the closest allowed one.
+    if item["type"] != "literal_error" or not isinstance(value, str):
+        return None
+    return did_you_mean(value, re.findall(r"'([^']*)'", str(item.get("ctx", {}).get("expected", ""))))
 
 
 def _fix_for(item: dict) -> str | None:

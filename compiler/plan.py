@@ -9,14 +9,15 @@ import hashlib
 from pathlib import Path
 
 from wall.lang.diagnostics import Diagnostic, SpecError
-from wall.lang.elaborate import ExperimentSpec, elaborate
+from wall.lang.elaborate import RECOVERABLE, ExperimentSpec, elaborate, elaborate_with_problems
 from wall.lang.parser import parse_file, parse_text
+from wall.lang.overrides import apply_overrides
 from wall.lang.values import Reference
 
 from . import theory
 from .analyses import check_analyses
 from .configure import RunConfig, configure_runs, stable_hash
-from .sweep import Point, expand_sweeps
+from .sweep import Point, expand_sweeps_collecting
 
 # Fields that may differ between runs of one compiled program: they become batched
 # arrays, while everything else (shapes, step counts, kinds) must match.
@@ -94,17 +95,41 @@ class Plan:
         }
 
 
-def build_plans(path: str | Path) -> list[Plan]:
-    """Parse, check and plan every experiment of a spec file."""
+def build_plans(path: str | Path, overrides: list[str] = ()) -> list[Plan]:
+    """Parse, check and plan every experiment of a spec file, with `--set` overrides applied."""
     source = Path(path).read_text() if Path(path).exists() else None
     syntax_tree = parse_file(path) if source is None else parse_text(source, str(path))
-    return [plan_experiment(spec, source) for spec in elaborate(syntax_tree)]
+    if overrides:
+        syntax_tree = apply_overrides(syntax_tree, list(overrides))
+        # The overrides are part of what was run, so they are part of the spec's identity.
+        source += "".join(f"\n# --set {text}" for text in overrides)
+    specs, problems = elaborate_with_problems(syntax_tree)
+    if any(p.code not in RECOVERABLE for p in problems):
+        raise SpecError(problems)
+
+    # Plan every experiment even after a problem, so one check reports all of them.
+    plans = []
+    for spec in specs:
+        try:
+            plans.append(plan_experiment(spec, source))
+        except SpecError as exc:
+            problems.extend(exc.diagnostics)
+    if problems:
+        raise SpecError(problems)
+    return plans
 
 
 def plan_experiment(spec: ExperimentSpec, source: str) -> Plan:
-    points, warnings = expand_sweeps(spec)
-    configured = configure_runs(spec, points)
-    problems = check_analyses(spec, points)
+    # Each pass checks what it can even after an earlier one found errors, so that one
+    # `wallc check` reports every mistake; any error fails the plan at the end.
+    points, warnings, problems = expand_sweeps_collecting(spec)
+    configured = []
+    try:
+        configured = configure_runs(spec, points)
+    except SpecError as exc:
+        problems.extend(exc.diagnostics)
+    if points:
+        problems.extend(check_analyses(spec, points))
     if any(p.severity == "error" for p in problems):
         raise SpecError(problems)
     runs = [Run(config.run_id(), point, config) for point, config in configured]

@@ -18,6 +18,13 @@ def file_scope(spec: ExperimentSpec) -> Scope:
     scope = EVALUATOR.root()
     for let in spec.file_lets:
         scope.bind_lazy(let.name, let.value, let.span)
+    aliases = spec.module.aliases if spec.module is not None else {}
+    for alias, module in aliases.items():
+        # `import "common.wall" as c` makes the file's lets readable as `c.name`.
+        inner = scope.child(f"import {alias}")
+        for let in module.lets:
+            inner.bind_lazy(let.name, let.value, let.span)
+        scope.bind(alias, BlockValue("import", alias, inner))
     return scope
 
 
@@ -29,9 +36,12 @@ def experiment_scope(spec: ExperimentSpec, point: dict) -> Scope:
     for let in spec.block.lets():
         scope.bind_lazy(let.name, let.value, let.span)
 
-    for kind, block in spec.blocks.items():
+    for kind, named in spec.choices.items():
+        for name, block in named.items():
+            scope.bind(name, block_value(block, scope))
+    for kind in spec.blocks:
         if kind != "sweep":
-            scope.bind(kind, block_value(block, scope))
+            scope.bind(kind, block_value(spec.block_for(kind, point), scope))
     for block in spec.measures:
         scope.bind(spec.measure_name(block), Reference("measure", spec.measure_name(block)))
     return scope

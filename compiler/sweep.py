@@ -11,7 +11,7 @@ import itertools
 import json
 
 from wall.lang import syntax as ast
-from wall.lang.diagnostics import Diagnostic, error
+from wall.lang.diagnostics import Diagnostic, SpecError, did_you_mean, error
 from wall.lang.elaborate import ExperimentSpec
 from wall.lang.evaluate import Scope
 from wall.lang.values import Reference, type_name
@@ -23,15 +23,42 @@ SCALAR_TYPES = (int, float, str, bool, Reference)
 
 
 def expand_sweeps(spec: ExperimentSpec) -> tuple[list[Point], list[Diagnostic]]:
-    """Return the sweep points and any warnings (duplicates dropped)."""
+    """Return the sweep points and any warnings (duplicates dropped); raise on an error."""
+    points, warnings, problems = expand_sweeps_collecting(spec)
+    if problems:
+        raise SpecError(problems)
+    return points, warnings
+
+
+def expand_sweeps_collecting(spec: ExperimentSpec) -> tuple[list[Point], list[Diagnostic], list[Diagnostic]]:
+    """The points of the sub-sweeps without errors, the warnings, and every sub-sweep's error.
+
+    A broken sub-sweep does not hide the others, so the later passes can still check the
+    runs of the valid ones and `wallc check` reports every mistake at once.
+    """
+    problems: list[Diagnostic] = []
+    try:
+        points, warnings = _expand(spec, problems)
+    except SpecError as exc:
+        return [], [], problems + exc.diagnostics
+    return points, warnings, problems
+
+
+def _expand(spec: ExperimentSpec, problems: list[Diagnostic]) -> tuple[list[Point], list[Diagnostic]]:
     sweep = spec.blocks.get("sweep")
     if sweep is None:
+        _check_choices(spec, [{"seed": 0}], spec.block)
         return [{"seed": 0}], []
 
     scope = file_scope(spec).child("sweep")
+    for kind, named in spec.choices.items():
+        for name in named:
+            scope.bind(name, Reference(kind, name))
     for let in spec.block.lets():
         scope.bind_lazy(let.name, let.value, let.span)
-    points = _union(sweep, scope)
+    points = _union(sweep, scope, problems)
+    if not points and problems:
+        return [], []
     if not points:
         raise error("E0401", "the sweep produces no runs", sweep.kind_span,
                     hint="check the axis lists and `where` filters")
@@ -39,17 +66,36 @@ def expand_sweeps(spec: ExperimentSpec) -> tuple[list[Point], list[Diagnostic]]:
     unique, warnings = _drop_duplicates(points, sweep)
     for point in unique:
         point.setdefault("seed", 0)
+    _check_choices(spec, unique, sweep)
     return unique, warnings
 
 
-def _union(block: ast.Block, scope: Scope) -> list[Point]:
-    """Points of a `sweep` block: its sub-sweeps united, loose axes forming one grid."""
+def _check_choices(spec: ExperimentSpec, points: list[Point], anchor: ast.Block):
+    """Every point must choose among several named blocks of a kind, and choose a valid one."""
+    for kind, named in spec.choices.items():
+        names = ", ".join(named)
+        for point in points:
+            chosen = point.get(kind)
+            if chosen is None:
+                raise error("E0112", f"the experiment has {len(named)} `{kind}` blocks but no sweep axis "
+                            f"`{kind}` chooses one", anchor.kind_span,
+                            hint=f"add the axis `{kind} = [{names}]` to the sweep")
+            if not (isinstance(chosen, Reference) and chosen.kind == kind and chosen.name in named):
+                raise error("E0403", f"sweep axis `{kind}` takes the name of a `{kind}` block, got {chosen!r}",
+                            _axis_span(anchor, kind), hint=did_you_mean(str(chosen), named),
+                            notes=[f"`{kind}` blocks: {names}"])
+
+
+def _union(block: ast.Block, scope: Scope, problems: list[Diagnostic]) -> list[Point]:
+    """Points of a `sweep` block: its sub-sweeps united, loose axes forming one grid.
+    A sub-sweep with an error adds its diagnostics to `problems` and no points."""
+    parts = [_without_subblocks(block)] if any(isinstance(m, ast.Attribute) for m in block.members) else []
     points: list[Point] = []
-    loose_axes = [m for m in block.members if isinstance(m, ast.Attribute)]
-    if loose_axes:
-        points.extend(_grid(_without_subblocks(block), scope))
-    for member in block.blocks():
-        points.extend(_sub_sweep(member, scope))
+    for part in parts + block.blocks():
+        try:
+            points.extend(_sub_sweep(part, scope))
+        except SpecError as exc:
+            problems.extend(exc.diagnostics)
     return _filter(points, block, scope)
 
 
@@ -136,6 +182,17 @@ def _holds(claim: ast.Claim, scope: Scope) -> bool:
         raise error("E0313", f"a `where` condition must be true or false, got {type_name(value)}",
                     claim.condition.span)
     return value
+
+
+def _axis_span(block: ast.Block, axis: str):
+    for member in block.members:
+        if isinstance(member, ast.Attribute) and member.name == axis:
+            return member.value.span
+        if isinstance(member, ast.Block):
+            found = _axis_span(member, axis)
+            if found is not None:
+                return found
+    return block.kind_span if block.kind == "sweep" else None
 
 
 def point_key(point: Point) -> str:

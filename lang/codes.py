@@ -22,8 +22,30 @@ CODES: dict[str, tuple[str, str]] = {
               "model, parametrization and measure blocks choose their variant with the first label, "
               "e.g. `model mlp2 { ... }`. The note lists the variants."),
     "E0108": ("wrong labels", "An experiment takes exactly one name: `experiment leap2 { ... }`."),
-    "E0110": ("import not supported", "`import` is reserved for sharing definitions between files."),
+    "E0110": ("cannot import",
+              "The file named by `import` does not exist or cannot be read. Import paths are relative "
+              "to the importing file: `import \"common.wall\"` next to the spec."),
     "E0111": ("misplaced claim", "`assert` belongs in the block it is about; `expect` belongs in an analyze block."),
+    "E0112": ("no choice between named blocks",
+              "An experiment with several named blocks of one kind (`target staircase { ... }`, "
+              "`target parity { ... }`) needs a sweep axis of that kind's name that chooses one per "
+              "run: `target = [staircase, parity]`."),
+    "E0113": ("import cycle", "Two or more files import each other. Move what they share into a third file."),
+    "E0114": ("invalid override",
+              "`--set PATH=VALUE` names blocks by kind or name and then a field (`train.lr`, "
+              "`model.wide.width`, `sweep.grid.d`), or a top-level `let` by its name; the value is "
+              "a spec expression."),
+    "E0120": ("unknown base",
+              "`extends NAME` names a block of the same kind declared outside the experiment, in the "
+              "same experiment, or in an imported file (`extends common.base` after "
+              "`import \"common.wall\" as common`)."),
+    "E0121": ("override of an undeclared field",
+              "A block that extends a base may only override fields the base sets. Otherwise a "
+              "misspelt override would add a field and leave the intended one at the base's value. "
+              "To add a field, set it in the base."),
+    "E0122": ("base of another kind",
+              "A block extends a base of its own kind, and for models, parametrizations and "
+              "measurements of its own variant: `model mlp2 wide extends base` needs `model mlp2 base`."),
     "E0201": ("invalid type", "The value has the wrong type for the field, e.g. a number where an integer is needed."),
     "E0202": ("out of range", "The value is outside the field's allowed range, e.g. a width of 0."),
     "E0301": ("cycle", "A name is defined in terms of itself through other names."),
@@ -51,6 +73,14 @@ CODES: dict[str, tuple[str, str]] = {
               "the notes show the computed leap and an ordering of the support that achieves it."),
     "E0601": ("invalid analysis", "`fit` must call an analysis function such as power_law(y = ..., x = ...)."),
     "E0602": ("invalid reference", "An argument names a measurement that does not exist or has the wrong kind."),
+    "E0603": ("unknown resampling axis",
+              "`over` in an analyze block names the sweep axis that the bootstrap resamples, usually "
+              "`seed`. The note lists the axes of the sweep."),
+    "E0604": ("lazy training setup",
+              "The `lazy` parametrization trains by full-batch gradient descent on a fixed training set "
+              "(`samples` and `batch` equal) with the mean squared error, and its measurements "
+              "(`twin_gap`, `kernel_drift`) are logged at the interval of `measure test_loss`. "
+              "`twin_gap` needs `twin = true`; both need the lazy parametrization."),
 }
 
 

@@ -63,9 +63,34 @@ def error(code: str, message: str, span: Span | None, hint: str | None = None, n
 
 
 def did_you_mean(name: str, choices) -> str | None:
-    """Return a hint naming the closest valid choice, or None when nothing is close."""
-    close = difflib.get_close_matches(name, sorted(choices), n=1, cutoff=0.6)
+    """Return a hint naming the closest valid choice, or None when nothing is close.
+
+    Close means at most one edit for short names and two for names of three or more
+    characters (a swap of neighbours counts as one edit), or a difflib ratio of 0.6.
+    """
+    if name is None:
+        return None
+    ordered = sorted(set(choices))
+    limit = 1 if len(name) < 3 else 2
+    distances = [(edit_distance(name, choice), choice) for choice in ordered if choice != name]
+    near = [(d, c) for d, c in distances if d <= limit and d < max(len(c), len(name))]
+    if near:
+        return f"did you mean `{min(near)[1]}`?"
+    close = difflib.get_close_matches(name, ordered, n=1, cutoff=0.6)
     return f"did you mean `{close[0]}`?" if close else None
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance, with a swap of two neighbouring characters counting as one edit."""
+    previous2, previous = None, list(range(len(b) + 1))
+    for i, char_a in enumerate(a, start=1):
+        current = [i] + [0] * len(b)
+        for j, char_b in enumerate(b, start=1):
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char_a != char_b))
+            if previous2 is not None and i > 1 and j > 1 and char_a == b[j - 2] and a[i - 2] == char_b:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        previous2, previous = previous, current
+    return previous[len(b)]
 
 
 MAX_RENDERED = 20

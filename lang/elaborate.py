@@ -8,10 +8,16 @@ because fields may depend on sweep axes.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 
 from . import schema
 from . import syntax as ast
 from .diagnostics import Diagnostic, SpecError, did_you_mean
+from .modules import Module, load_module, resolve_extends
+
+# Kinds of which an experiment may declare several named blocks, one chosen per run by a
+# sweep axis of the same name: `target = [staircase, parity]`.
+SELECTABLE_KINDS = ("target", "model", "parametrization")
 
 
 @dataclasses.dataclass
@@ -23,6 +29,17 @@ class ExperimentSpec:
     blocks: dict[str, ast.Block]
     measures: list[ast.Block]
     analyses: list[ast.Block]
+    module: Module | None = None
+    # For SELECTABLE_KINDS: every block of the kind by name; `blocks` holds the first.
+    choices: dict[str, dict[str, ast.Block]] = dataclasses.field(default_factory=dict)
+
+    def block_for(self, kind: str, point: dict) -> ast.Block:
+        """The block of a kind that a sweep point uses: chosen by an axis, else the only one."""
+        chosen = point.get(kind)
+        named = self.choices.get(kind, {})
+        if chosen is not None and str(chosen) in named:
+            return named[str(chosen)]
+        return self.blocks[kind]
 
     @property
     def doc(self) -> str:
@@ -35,35 +52,63 @@ class ExperimentSpec:
         return block.labels[-1] if block.labels else block.kind
 
 
+# Structural problems after which the later passes still see a well-formed experiment,
+# so `wallc check` can go on and report value errors of the same run too.
+RECOVERABLE = {"E0102", "E0105", "E0111", "E0121"}
+
+
 def elaborate(file: ast.File) -> list[ExperimentSpec]:
     """Check the structure of every experiment in a file; raise SpecError listing all problems."""
-    problems: list[Diagnostic] = []
-    experiments = []
-    for item in file.items:
-        if isinstance(item, ast.Block) and item.kind == "experiment":
-            experiments.append(_elaborate_experiment(item, file, problems))
-        elif isinstance(item, ast.Import):
-            problems.append(Diagnostic("E0110", "`import` is not supported yet", item.span,
-                                       hint="copy the shared definitions into this file for now"))
-        elif isinstance(item, ast.Block):
-            problems.append(Diagnostic("E0101", f"unknown top-level block `{item.kind}`", item.kind_span,
-                                       hint=did_you_mean(item.kind, ["experiment"]),
-                                       notes=("a file holds `experiment NAME { ... }` blocks and `let` bindings",)))
-    if not experiments and not problems:
-        problems.append(Diagnostic("E0104", "the file declares no experiment", file.span,
-                                   hint="add `experiment NAME { ... }`"))
+    experiments, problems = elaborate_with_problems(file)
     if problems:
         raise SpecError(problems)
     return experiments
 
 
-def _elaborate_experiment(block: ast.Block, file: ast.File, problems: list[Diagnostic]) -> ExperimentSpec:
+def elaborate_with_problems(file: ast.File) -> tuple[list[ExperimentSpec], list[Diagnostic]]:
+    """The experiments of a file and every structural problem found, without raising."""
+    problems: list[Diagnostic] = []
+    module = load_module(file, problems)
+    experiments = []
+    for item in file.items:
+        if isinstance(item, ast.Block) and item.kind == "experiment":
+            experiments.append(_elaborate_experiment(item, module, problems))
+        elif isinstance(item, ast.Block):
+            _check_definition(item, module, problems)
+    if not experiments and not problems:
+        problems.append(Diagnostic("E0104", "the file declares no experiment", file.span,
+                                   hint="add `experiment NAME { ... }`"))
+    # A base shared by several blocks is resolved once per block; report it once.
+    return experiments, list({(d.code, d.span, d.message): d for d in problems}.values())
+
+
+def _check_definition(block: ast.Block, module: Module, problems: list[Diagnostic]):
+    """A named block outside any experiment, to be extended: `model mlp2 base { ... }`."""
+    known = sorted(set(schema.SINGLE_BLOCKS) | set(schema.REPEATED_BLOCKS))
+    if block.kind not in known:
+        problems.append(Diagnostic("E0101", f"unknown top-level block `{block.kind}`", block.kind_span,
+                                   hint=did_you_mean(block.kind, ["experiment", *known]),
+                                   notes=("a file holds `experiment NAME { ... }` blocks, `let` bindings, "
+                                          "imports, and named blocks for `extends`",)))
+        return
+    if not block.labels:
+        problems.append(Diagnostic("E0108", f"a `{block.kind}` block outside an experiment needs a name",
+                                   block.kind_span, hint=f"write e.g. `{block.kind} base {{ ... }}`"))
+        return
+    resolved = resolve_extends(block, {}, module, problems)
+    if block.kind != "sweep" and block.kind != "analyze":
+        _check_fields(resolved, schema_for(resolved, problems), problems, require=False)
+
+
+def _elaborate_experiment(block: ast.Block, module: Module, problems: list[Diagnostic]) -> ExperimentSpec:
     name = block.labels[0] if block.labels else "experiment"
     if len(block.labels) != 1:
         problems.append(Diagnostic("E0108", "an experiment needs exactly one name", block.kind_span,
                                    hint="write `experiment leap2 { ... }`"))
 
+    siblings = {(m.kind, m.name): m for m in block.members if isinstance(m, ast.Block) and m.labels}
     singles: dict[str, ast.Block] = {}
+    choices: dict[str, dict[str, ast.Block]] = {}
     measures, analyses = [], []
     for member in block.members:
         if isinstance(member, ast.Attribute):
@@ -72,14 +117,16 @@ def _elaborate_experiment(block: ast.Block, file: ast.File, problems: list[Diagn
             problems.append(Diagnostic("E0111", f"`{member.keyword}` does not belong directly in an experiment",
                                        member.span, hint="put `assert` in the block it is about and `expect` in an `analyze` block"))
         elif isinstance(member, ast.Block):
-            _sort_block(member, singles, measures, analyses, problems)
+            resolved = resolve_extends(member, siblings, module, problems)
+            _sort_block(resolved, singles, choices, measures, analyses, problems)
 
     for kind in schema.REQUIRED_BLOCKS:
         if kind not in singles:
             problems.append(Diagnostic("E0104", f"experiment `{name}` has no `{kind}` block", block.kind_span,
                                        hint=f"add a `{kind} {{ ... }}` block"))
     _check_measure_names(measures, problems)
-    return ExperimentSpec(name, block.span.file, block, file.lets(), singles, measures, analyses)
+    return ExperimentSpec(name, block.span.file, block, list(module.lets), singles, measures, analyses,
+                          module, {k: v for k, v in choices.items() if len(v) > 1})
 
 
 def _check_experiment_attribute(attribute: ast.Attribute, problems: list[Diagnostic]):
@@ -89,9 +136,11 @@ def _check_experiment_attribute(attribute: ast.Attribute, problems: list[Diagnos
                                    notes=("an experiment accepts: doc, and blocks",)))
 
 
-def _sort_block(block, singles, measures, analyses, problems):
+def _sort_block(block, singles, choices, measures, analyses, problems):
     known = sorted(set(schema.SINGLE_BLOCKS) | set(schema.REPEATED_BLOCKS))
-    if block.kind in schema.SINGLE_BLOCKS:
+    if block.kind in SELECTABLE_KINDS and _add_choice(block, singles, choices, problems):
+        _check_fields(block, schema_for(block, problems), problems)
+    elif block.kind in schema.SINGLE_BLOCKS:
         if block.kind in singles:
             problems.append(Diagnostic("E0106", f"second `{block.kind}` block in one experiment", block.kind_span,
                                        notes=(f"the first is at {singles[block.kind].span}",)))
@@ -113,6 +162,33 @@ def _sort_block(block, singles, measures, analyses, problems):
                                    notes=("an experiment accepts: " + ", ".join(known),)))
 
 
+def _add_choice(block: ast.Block, singles, choices, problems: list[Diagnostic]) -> bool:
+    """Record one of possibly several named blocks of a selectable kind; False if invalid."""
+    most_labels = 1 if block.kind == "target" else 2
+    if len(block.labels) > most_labels:
+        form = "target NAME" if block.kind == "target" else f"{block.kind} KIND NAME"
+        problems.append(Diagnostic("E0108", f"too many labels on `{' '.join((block.kind,) + block.labels)}`",
+                                   block.kind_span, hint=f"write `{form} {{ ... }}`"))
+        return False
+    named = choices.setdefault(block.kind, {})
+    first = singles.get(block.kind)
+    if first is not None and (block.name in named or not _is_named(first) or not _is_named(block)):
+        problems.append(Diagnostic(
+            "E0106", f"second `{block.kind}` block named `{block.name}`" if block.name in named
+            else f"second `{block.kind}` block in one experiment", block.kind_span,
+            hint=f"give each a distinct name and choose with a sweep axis `{block.kind} = [...]`",
+            notes=(f"the first is at {first.span}",)))
+        return False
+    singles.setdefault(block.kind, block)
+    named[block.name] = block
+    return True
+
+
+def _is_named(block: ast.Block) -> bool:
+    # A target is named by its one label; models and parametrizations by a second one.
+    return len(block.labels) >= (1 if block.kind == "target" else 2)
+
+
 def schema_for(block: ast.Block, problems: list[Diagnostic] | None = None):
     """The pydantic model for a block, choosing the variant by the first label."""
     registry = schema.SINGLE_BLOCKS.get(block.kind) or schema.REPEATED_BLOCKS.get(block.kind)
@@ -130,7 +206,7 @@ def schema_for(block: ast.Block, problems: list[Diagnostic] | None = None):
     return None
 
 
-def _check_fields(block: ast.Block, model, problems: list[Diagnostic]):
+def _check_fields(block: ast.Block, model, problems: list[Diagnostic], require: bool = True):
     if model is None:
         return
     fields = model.model_fields
@@ -142,14 +218,27 @@ def _check_fields(block: ast.Block, model, problems: list[Diagnostic]):
         seen[attribute.name] = attribute
         if attribute.name not in fields:
             problems.append(_unknown_field(block, attribute, fields))
+    # A misspelt required field is reported once, as unknown with "did you mean".
+    misspelt = {_closest(a.name, fields) for a in block.attributes() if a.name not in fields}
     for name, field in fields.items():
-        if field.is_required() and name not in seen:
+        if require and field.is_required() and name not in seen and name not in misspelt:
             problems.append(Diagnostic("E0103", f"`{_block_title(block)}` is missing the required field `{name}`",
                                        block.kind_span, hint=f"add `{name} = ...`",
                                        notes=(f"{name}: {field.description}",) if field.description else ()))
     for nested in block.blocks():
         problems.append(Diagnostic("E0101", f"`{_block_title(block)}` cannot contain a `{nested.kind}` block",
                                    nested.kind_span))
+    for keyword in ("where", "expect"):
+        for claim in block.claims(keyword):
+            home = "a sweep, grid or zip block" if keyword == "where" else "an `analyze` block"
+            problems.append(Diagnostic("E0111", f"`{keyword}` does not belong in `{_block_title(block)}`",
+                                       claim.span, hint=f"`{keyword}` belongs in {home}; use `assert` for a "
+                                       "claim checked before training"))
+
+
+def _closest(name: str, choices) -> str | None:
+    close = difflib.get_close_matches(name, sorted(choices), n=1, cutoff=0.6)
+    return close[0] if close else None
 
 
 def _unknown_field(block: ast.Block, attribute: ast.Attribute, fields) -> Diagnostic:

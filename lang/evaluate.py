@@ -14,8 +14,8 @@ from typing import Callable
 
 from . import syntax as ast
 from .diagnostics import Span, did_you_mean, error
-from .polynomial import Polynomial
-from .values import CoordinateVector, Interval, Quantity, type_name
+from .polynomial import Polynomial, expand
+from .values import CoordinateVector, Domain, Interval, Quantity, Reference, type_name
 
 MAX_RANGE_LENGTH = 1_000_000
 COORDINATE = re.compile(r"^([xz])([1-9][0-9]*)$")
@@ -139,8 +139,9 @@ class Evaluator:
         if name in self.builtins or HERMITE.match(name):
             raise error("E0305", f"`{name}` is a function and must be called", span,
                         hint=f"write `{name}(...)`")
+        # Builtins are functions, which a bare name cannot be, so they are not suggested.
         raise error("E0302", f"unknown name `{name}`", span,
-                    hint=did_you_mean(name, scope.visible_names()),
+                    hint=did_you_mean(name, scope.visible_names() - set(self.builtins)),
                     notes=["names come from sweep axes, `let`, blocks of the spec and builtins"])
 
     def eval(self, node: ast.Node, scope: Scope):
@@ -151,6 +152,18 @@ class Evaluator:
 
     def _eval_Literal(self, node: ast.Literal, scope: Scope):
         return node.value
+
+    def _eval_Interpolation(self, node: ast.Interpolation, scope: Scope):
+        pieces = []
+        for part in node.parts:
+            pieces.append(part if isinstance(part, str) else format_value(self.eval(part, scope), part.span))
+        return "".join(pieces)
+
+    def _eval_InModule(self, node: ast.InModule, scope: Scope):
+        inner = scope.child("imported")
+        for let in node.lets:
+            inner.bind_lazy(let.name, let.value, let.span)
+        return self.eval(node.expr, inner)
 
     def _eval_QuantityLiteral(self, node: ast.QuantityLiteral, scope: Scope):
         return Quantity(node.value, node.unit)
@@ -267,6 +280,27 @@ class Evaluator:
                             node.index.span, hint="lists are 0-based")
             return target[index]
         raise error("E0310", f"cannot index {type_name(target)}", node.span)
+
+
+def format_value(value, span: Span) -> str:
+    """Format a value for `${...}` as a spec would write it, floats to 6 significant digits."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return format(value, ".6g")
+    if isinstance(value, (int, str, Quantity, Domain, Reference)):
+        return str(value)
+    if isinstance(value, Polynomial):
+        # On the hypercube a multilinear polynomial's Walsh expansion is the polynomial
+        # itself, so it prints as written; others have no domain-free short form.
+        return expand(value, "hypercube").describe() if _is_multilinear(value) else "a polynomial"
+    if isinstance(value, list):
+        return "[" + ", ".join(format_value(v, span) for v in value) + "]"
+    raise error("E0313", f"cannot put {type_name(value)} into a string", span)
+
+
+def _is_multilinear(polynomial: Polynomial) -> bool:
+    return all(power == 1 for monomial in polynomial.terms for _, power in monomial)
 
 
 def make_range(start, stop, step, node: ast.Node):
@@ -434,6 +468,44 @@ def _integer_of(function):
     return apply
 
 
+def _extreme(context: CallContext, values: tuple, name: str):
+    items = values[0] if len(values) == 1 and isinstance(values[0], list) else list(values)
+    if not items:
+        raise error("E0307", f"{name} of no values", context.span, hint=f"{name} needs at least one value")
+    for item in items:
+        _require_number(item, context.span, f"take the {name} of")
+    return min(items) if name == "min" else max(items)
+
+
+def _min(context: CallContext, *values):
+    return _extreme(context, values, "min")
+
+
+def _max(context: CallContext, *values):
+    return _extreme(context, values, "max")
+
+
+def _sum(context: CallContext, values):
+    return _reduce(context, values, "sum")
+
+
+def _prod(context: CallContext, values):
+    return _reduce(context, values, "prod")
+
+
+_USAGE = {
+    "floor": "floor(number): the largest integer not above it",
+    "ceil": "ceil(number): the smallest integer not below it",
+    "round": "round(number): the nearest integer, ties to even",
+    "min": "min(a, b, ...) or min(list)",
+    "max": "max(a, b, ...) or max(list)",
+    "len": "len(list or string)",
+    "linspace": "linspace(a, b, n): n evenly spaced numbers from a to b, both included",
+    "logspace": "logspace(a, b, n): n numbers from 10^a to 10^b, evenly spaced in the exponent",
+    "sum": "sum(list), or sum(i in a..b: expr) for a bounded sum",
+    "prod": "prod(list), or prod(i in a..b: expr) for a bounded product",
+}
+
 CORE_BUILTINS: dict[str, Builtin] = {
     "sqrt": number_builtin(math.sqrt, "sqrt"),
     "log": number_builtin(math.log, "log"),
@@ -443,11 +515,13 @@ CORE_BUILTINS: dict[str, Builtin] = {
     "floor": _integer_of(math.floor),
     "ceil": _integer_of(math.ceil),
     "round": _integer_of(round),
-    "min": lambda context, *values: min(values[0] if len(values) == 1 else values),
-    "max": lambda context, *values: max(values[0] if len(values) == 1 else values),
+    "min": _min,
+    "max": _max,
     "len": _len,
     "linspace": _linspace,
     "logspace": _logspace,
-    "sum": lambda context, values: _reduce(context, values, "sum"),
-    "prod": lambda context, values: _reduce(context, values, "prod"),
+    "sum": _sum,
+    "prod": _prod,
 }
+for _name, _text in _USAGE.items():
+    CORE_BUILTINS[_name].usage = _text

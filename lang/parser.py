@@ -9,41 +9,34 @@ import lark
 from lark import Token, Transformer, v_args
 
 from . import syntax as ast
-from .diagnostics import Span, error
-
-# Terminal names as a user would say them, for "expected one of ..." lists.
-TOKEN_WORDS = {
-    "NAME": "a name",
-    "INT": "an integer",
-    "FLOAT": "a number",
-    "QUANTITY": "a quantity such as 30min",
-    "STRING": "a string",
-    "VERSION": "a version such as 0.1",
-    "LBRACE": "`{`",
-    "RBRACE": "`}`",
-    "LPAR": "`(`",
-    "RPAR": "`)`",
-    "LSQB": "`[`",
-    "RSQB": "`]`",
-    "EQUAL": "`=`",
-    "COMMA": "`,`",
-    "COLON": "`:`",
-    "DOT": "`.`",
-    "COMPARE": "a comparison",
-    "ADD": "`+` or `-`",
-    "MUL": "`*`, `/` or `%`",
-    "MINUS": "`-`",
-    "PLUS": "`+`",
-    "CIRCUMFLEX": "`^`",
-    "__ANON_0": "`..`",
-    "$END": "the end of the file",
-}
-
+from .diagnostics import Span, SpecError, error
+from .recovery import Recovery
 
 @functools.cache
 def _parser() -> lark.Lark:
     grammar = (Path(__file__).parent / "wall.lark").read_text()
-    return lark.Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=True)
+    return lark.Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=True,
+                     start=["start", "expr"])
+
+
+@functools.cache
+def _lexer() -> lark.Lark:
+    # A context-free lexer, for token streams that do not depend on a parse (formatting,
+    # the `2d` check).
+    grammar = (Path(__file__).parent / "wall.lark").read_text()
+    return lark.Lark(grammar, parser="lalr", lexer="basic")
+
+
+def lex(text: str, keep_comments: bool = False) -> list[Token]:
+    """The tokens of a text; a character no token matches ends the list early."""
+    tokens = []
+    try:
+        for token in _lexer().lex(text, dont_ignore=keep_comments):
+            if token.type != "WS":
+                tokens.append(token)
+    except lark.UnexpectedCharacters:
+        pass
+    return tokens
 
 
 def parse_file(path: str | Path) -> ast.File:
@@ -57,62 +50,44 @@ def parse_file(path: str | Path) -> ast.File:
 
 
 def parse_text(text: str, file: str = "<input>") -> ast.File:
-    """Parse a whole file; a syntax error becomes a SpecError with a located diagnostic."""
+    """Parse a whole file; syntax errors become one SpecError listing every slip found."""
+    recovery = Recovery(text, file)
+    recovery.report_glued_numbers(lex(text))
     try:
-        tree = _parser().parse(text)
-    except lark.UnexpectedInput as exc:
-        raise _syntax_error(exc, text, file) from None
-    return _ToSyntax(file).transform(tree)
+        tree = _parser().parse(text, start="start", on_error=recovery.on_error)
+    except lark.UnexpectedInput:
+        pass  # the recovery has recorded why it gave up
+    if recovery.diagnostics:
+        raise SpecError(recovery.diagnostics)
+    return _transform(tree, _ToSyntax(file, text))
 
 
 def parse_expression(text: str, file: str = "<expression>") -> ast.Node:
     """Parse a single expression, as used by `--set path=value` overrides."""
-    parsed = parse_text(f"__override__ {{ value = {text} }}", file)
-    return parsed.items[0].members[0].value
+    return _parse_expression_at(text, file, 1, 1)
 
 
-def _syntax_error(exc: lark.UnexpectedInput, text: str, file: str):
-    line, column = exc.line, exc.column
-    if line in (None, -1):
-        # Lark reports the end of input without a position; point after the last character.
-        lines = text.splitlines() or [""]
-        line, column = len(lines), len(lines[-1]) + 1
-    found = _describe_found(exc)
-    expected = _describe_expected(exc)
-    span = Span(file, line, column, line, column + max(1, _token_width(exc)))
-    message = f"syntax error: unexpected {found}"
-    hint = f"expected {expected}" if expected else None
-    return error("E0001", message, span, hint=hint)
+def _parse_expression_at(text: str, file: str, line: int, column: int) -> ast.Node:
+    # Padding with newlines and spaces makes Lark's positions those of the enclosing file.
+    padded = "\n" * (line - 1) + " " * (column - 1) + text
+    recovery = Recovery(padded, file)
+    try:
+        tree = _parser().parse(padded, start="expr", on_error=recovery.on_error)
+    except lark.UnexpectedInput:
+        pass
+    if recovery.diagnostics:
+        raise SpecError(recovery.diagnostics)
+    return _transform(tree, _ToSyntax(file, padded))
 
 
-def _describe_found(exc: lark.UnexpectedInput) -> str:
-    if isinstance(exc, lark.UnexpectedToken):
-        if exc.token.type == "$END":
-            return "end of file"
-        return f"`{exc.token}`"
-    if isinstance(exc, lark.UnexpectedCharacters):
-        return f"character `{exc.char}`"
-    return "input"
-
-
-def _describe_expected(exc: lark.UnexpectedInput) -> str:
-    expected = getattr(exc, "expected", None) or getattr(exc, "allowed", None) or set()
-    words = sorted({TOKEN_WORDS.get(t, _keyword_words(t)) for t in expected})
-    if not words:
-        return ""
-    if len(words) == 1:
-        return words[0]
-    return "one of " + ", ".join(words)
-
-
-def _keyword_words(terminal: str) -> str:
-    # Lark names keyword terminals after the keyword itself, in upper case.
-    return f"`{terminal.lower()}`" if terminal.isalpha() else terminal
-
-
-def _token_width(exc: lark.UnexpectedInput) -> int:
-    token = getattr(exc, "token", None)
-    return len(str(token)) if token is not None and token.type != "$END" else 1
+def _transform(tree, transformer: "_ToSyntax"):
+    # Lark wraps exceptions raised in a transformer; ours carry a located diagnostic.
+    try:
+        return transformer.transform(tree)
+    except lark.exceptions.VisitError as exc:
+        if isinstance(exc.orig_exc, SpecError):
+            raise exc.orig_exc from None
+        raise
 
 
 def _span(file: str, meta) -> Span:
@@ -127,9 +102,10 @@ def _token_span(file: str, token: Token) -> Span:
 class _ToSyntax(Transformer):
     """Turn the Lark parse tree into syntax nodes with spans."""
 
-    def __init__(self, file: str):
+    def __init__(self, file: str, text: str = ""):
         super().__init__()
         self.file = file
+        self.text = text
 
     def _s(self, meta) -> Span:
         return _span(self.file, meta)
@@ -269,7 +245,10 @@ class _ToSyntax(Transformer):
         return ast.QuantityLiteral(self._s(meta), float(number.replace("_", "")), unit)
 
     def string(self, meta, children):
-        return ast.Literal(self._s(meta), _unquote(children[0]))
+        token = children[0]
+        if "${" not in str(token):
+            return ast.Literal(self._s(meta), _unquote(token))
+        return ast.Interpolation(self._s(meta), tuple(_interpolation_parts(token, self.file)))
 
     def true(self, meta, children):
         return ast.Literal(self._s(meta), True)
@@ -285,6 +264,55 @@ class _ToSyntax(Transformer):
 
     def object(self, meta, children):
         return ast.ObjectExpr(self._s(meta), tuple(children))
+
+
+def _interpolation_parts(token: Token, file: str) -> list:
+    """Split `"a ${expr} b"` into text pieces and expressions parsed by the expression grammar."""
+    body, parts, position = str(token)[1:-1], [], 0
+    text_start = 0
+    while True:
+        opening = _find_interpolation(body, position)
+        if opening < 0:
+            break
+        closing = _matching_brace(body, opening + 2)
+        if closing < 0:
+            span = Span(file, token.line, token.column + 1 + opening, token.line, token.column + 3 + opening)
+            raise error("E0001", "syntax error: `${` in a string is not closed", span,
+                        hint="close it with `}`, or write `\\${` for a literal `${`")
+        parts.append(_unescape(body[text_start:opening]))
+        inner = body[opening + 2:closing]
+        if not inner.strip():
+            span = Span(file, token.line, token.column + 1 + opening, token.line, token.column + 2 + closing)
+            raise error("E0001", "syntax error: empty `${}` in a string", span, hint="put an expression inside")
+        # The column of the first character of `inner`: the quote, the text, then `${`.
+        parts.append(_parse_expression_at(inner, file, token.line, token.column + 1 + opening + 2))
+        text_start = position = closing + 1
+    parts.append(_unescape(body[text_start:]))
+    return [part for part in parts if part != ""]
+
+
+def _find_interpolation(body: str, start: int) -> int:
+    index = body.find("${", start)
+    while index > 0 and body[index - 1] == "\\":
+        index = body.find("${", index + 2)
+    return index
+
+
+def _matching_brace(body: str, start: int) -> int:
+    depth = 0
+    for index in range(start, len(body)):
+        if body[index] == "{":
+            depth += 1
+        elif body[index] == "}":
+            if depth == 0:
+                return index
+            depth -= 1
+    return -1
+
+
+def _unescape(text: str) -> str:
+    text = text.replace("\\$", "$")
+    return text.encode("utf-8").decode("unicode_escape") if "\\" in text else text
 
 
 def _unquote(token) -> str:

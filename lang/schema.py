@@ -7,7 +7,7 @@ variant, chosen by the block's first label: `model mlp2 { ... }`.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
 
@@ -19,6 +19,18 @@ class BlockConfig(BaseModel):
     """Base of every block schema: unknown fields are errors and numbers are not coerced."""
 
     model_config = ConfigDict(extra="forbid", strict=True, arbitrary_types_allowed=True, frozen=True)
+
+    # Fields added after wall 0.1, left out of the run-id record while at their defaults,
+    # so the run ids (and stored results) of existing specs do not change.
+    LATER_FIELDS: ClassVar[tuple[str, ...]] = ()
+
+    def hashed_record(self) -> dict:
+        """The JSON record of this block that enters the run id."""
+        record = self.model_dump(mode="json")
+        for name in self.LATER_FIELDS:
+            if getattr(self, name) == type(self).model_fields[name].default:
+                record.pop(name, None)
+        return record
 
 
 PositiveInt = Annotated[int, Field(gt=0)]
@@ -55,7 +67,7 @@ class TargetConfig(BlockConfig):
 # Models, chosen by label.
 
 
-Activation = Literal["relu", "tanh", "gelu", "softplus"]
+Activation = Literal["relu", "tanh", "gelu", "softplus", "quadratic", "cubic"]
 
 
 class TwoLayerConfig(BlockConfig):
@@ -66,10 +78,26 @@ class TwoLayerConfig(BlockConfig):
     bias: bool = Field(True, description="whether hidden neurons have a bias b_j")
 
 
-MODEL_KINDS: dict[str, type[BlockConfig]] = {"mlp2": TwoLayerConfig}
+class DeepConfig(BlockConfig):
+    """Fully connected network with `depth` weight layers (depth - 1 hidden layers of `width`)."""
+
+    width: PositiveInt = Field(description="neurons per hidden layer")
+    depth: Annotated[int, Field(ge=2)] = Field(description="number of weight layers, readout included")
+    activation: Activation = Field("relu", description="hidden activation")
+    bias: bool = Field(True, description="whether hidden neurons have biases")
 
 
-# Parametrizations, chosen by label.
+class ResNetConfig(DeepConfig):
+    """ResNet-style MLP: an input layer, then hidden layers h <- h + act(W h + b), then a linear readout."""
+
+
+MODEL_KINDS: dict[str, type[BlockConfig]] = {"mlp2": TwoLayerConfig, "mlp": DeepConfig, "resnet": ResNetConfig}
+
+
+# Parametrizations, chosen by label. Each is a table of init scales, forward multipliers
+# and learning-rate multipliers per layer; runtime/models.py builds the tables.
+
+InitScale = Annotated[float, Field(gt=0)]
 
 
 class MeanFieldConfig(BlockConfig):
@@ -77,26 +105,90 @@ class MeanFieldConfig(BlockConfig):
 
     Init: w_j ~ N(0, I/d), b_j ~ N(0, bias_init^2), and a_j = +-readout_init with random
     signs (readout_distribution = "sign") or a_j ~ N(0, readout_init^2) ("normal").
+    Hidden layers of deeper nets start at N(0, 1/fan_in).
     """
 
     bias_init: Annotated[float, Field(ge=0)] = Field(1.0, description="standard deviation of the initial biases")
     readout_init: Annotated[float, Field(ge=0)] = Field(1.0, description="scale of the initial readout weights")
     readout_distribution: Literal["sign", "normal"] = Field(
         "sign", description="random signs or a Gaussian for the initial readout weights")
+    init_scale: InitScale = Field(1.0, description="factor on every initial weight (small init below 1)")
+
+    LATER_FIELDS: ClassVar[tuple[str, ...]] = ("init_scale",)
 
 
-PARAMETRIZATIONS: dict[str, type[BlockConfig]] = {"mean_field": MeanFieldConfig}
+class StandardConfig(BlockConfig):
+    """PyTorch-like default: weights N(0, 1/fan_in), no multipliers, one learning rate."""
+
+    bias_init: Annotated[float, Field(ge=0)] = Field(0.0, description="standard deviation of the initial biases")
+    init_scale: InitScale = Field(1.0, description="factor on every initial weight (small init below 1)")
+
+
+class NTKConfig(BlockConfig):
+    """NTK parametrization: weights N(0, 1), forward multiplier 1/sqrt(fan_in), one learning rate."""
+
+    bias_init: Annotated[float, Field(ge=0)] = Field(0.0, description="standard deviation of the initial biases")
+    init_scale: InitScale = Field(1.0, description="factor on every initial weight (small init below 1)")
+
+
+class MuPConfig(BlockConfig):
+    """muP for SGD (abc form): input multiplier sqrt(m/d), readout multiplier 1/sqrt(m), weights N(0, 1/m)."""
+
+    bias_init: Annotated[float, Field(ge=0)] = Field(0.0, description="standard deviation of the initial biases")
+    init_scale: InitScale = Field(1.0, description="factor on every initial weight (small init below 1)")
+
+
+class LazyConfig(BlockConfig):
+    """Lazy training: the centred model alpha * (h(w) - h(w0)) with loss (1 / (2 alpha^2)) ||alpha h - y||^2.
+
+    The base network h has the NTK table (weights N(0, init_scale^2), forward multiplier
+    1/sqrt(fan_in), every lr multiplier 1). Training is full-batch gradient descent on a
+    fixed training set (`train.samples` points, `train.batch` equal to it). With `twin`,
+    the linearization alpha * Dh(w0) (w - w0) trains beside it on the same samples.
+    """
+
+    alpha: PositiveFloat = Field(description="output scale alpha; larger is lazier")
+    twin: bool = Field(True, description="train the linearized twin beside the model")
+    bias_init: Annotated[float, Field(ge=0)] = Field(0.0, description="standard deviation of the initial biases")
+    init_scale: InitScale = Field(1.0, description="factor on every initial weight")
+
+
+PARAMETRIZATIONS: dict[str, type[BlockConfig]] = {
+    "lazy": LazyConfig,
+    "mean_field": MeanFieldConfig,
+    "standard": StandardConfig,
+    "ntk": NTKConfig,
+    "mup": MuPConfig,
+}
 
 
 # Training.
 
 
 class TrainConfig(BlockConfig):
-    optimizer: Literal["sgd"] = Field("sgd", description="update rule")
+    optimizer: Literal["sgd", "momentum", "adam", "noisy_gd"] = Field("sgd", description="update rule")
     lr: PositiveFloat = Field(description="per-neuron learning rate before the parametrization's multiplier")
-    batch: PositiveInt = Field(description="fresh samples per online SGD step")
-    steps: PositiveInt = Field(description="training steps (the budget); samples = steps * batch")
-    loss: Literal["mse"] = Field("mse", description="loss: mse is 0.5 * mean squared error")
+    batch: PositiveInt = Field(description="samples per step (fresh ones online, drawn from the training set in ERM)")
+    steps: PositiveInt = Field(description="training steps (the budget); samples = steps * batch online")
+    loss: Literal["mse", "logistic"] = Field("mse", description="mse is 0.5 * mean squared error; logistic is log(1 + exp(-y f))")
+    momentum: Annotated[float, Field(ge=0, lt=1)] = Field(0.9, description="momentum of the `momentum` optimizer")
+    noise: Annotated[float, Field(ge=0)] = Field(0.0, description="std of the Gaussian added to each gradient entry (noisy_gd)")
+    weight_decay: Annotated[float, Field(ge=0)] = Field(0.0, description="L2 penalty: weight_decay * w is added to the gradient")
+    halve_every: PositiveInt | None = Field(None, description="halve the learning rate every this many steps")
+    samples: PositiveInt | None = Field(None, description="size of a fixed training set (ERM, reshuffled every epoch); online when unset")
+    layer_steps: PositiveInt | None = Field(None, description="layerwise training: steps per layer before the next one trains")
+    layer_order: list[PositiveInt] | None = Field(None, description="layerwise training: layers (1 = first) in the order they train, cycled")
+
+    LATER_FIELDS: ClassVar[tuple[str, ...]] = ("momentum", "noise", "weight_decay", "halve_every", "samples",
+                                               "layer_steps", "layer_order")
+
+    @field_validator("samples")
+    @classmethod
+    def _enough_samples(cls, samples, info):
+        batch = info.data.get("batch")
+        if samples is not None and batch is not None and samples < batch:
+            raise ValueError(f"the training set ({samples}) is smaller than one batch ({batch})")
+        return samples
 
 
 # Measurements, chosen by label.
@@ -121,10 +213,73 @@ class SamplesToLearnConfig(BlockConfig):
     stop: bool = Field(False, description="end a program once every run in it has learned")
 
 
+class CoefficientsConfig(BlockConfig):
+    """E[f_net(x) chi_S(x)] for every term S of the target (Walsh or normalised Hermite),
+    on the test set at every logging point, with the step at which each first reaches
+    `fraction` of its target value and whether those steps follow the staircase order."""
+
+    fraction: Annotated[float, Field(gt=0, le=1)] = Field(0.5, description="fraction of the target coefficient that counts as learned")
+
+    SCALARS: ClassVar[tuple[str, ...]] = ("in_order", "learned", "ratio")
+
+
+class PlateausConfig(BlockConfig):
+    """Plateaus of a logged loss: after a running median over 5 logs, maximal stretches
+    whose max / min stays within 1 + tolerance, lasting at least `min_fraction` of
+    training. The value is the level of the longest plateau whose level lies in
+    `above .. below`."""
+
+    of: str = Field("test_loss", description="the logged loss")
+    tolerance: PositiveFloat = Field(0.15, description="relative change that still counts as flat")
+    min_fraction: Annotated[float, Field(gt=0, lt=1)] = Field(0.05, description="shortest plateau, as a fraction of the steps")
+    above: Annotated[float, Field(ge=0)] = Field(0.0, description="only plateaus whose level is above this count")
+    below: PositiveFloat = Field(0.95, description="only plateaus whose level is below this count")
+
+    SCALARS: ClassVar[tuple[str, ...]] = ("steps", "count")
+
+
+class WeightChangeConfig(BlockConfig):
+    """Frobenius norm, top singular values and stable rank ||dW||_F^2 / ||dW||_2^2 of
+    dW = W_t - W_0 for every weight matrix, at every logging point."""
+
+    top: PositiveInt = Field(8, description="singular values kept per layer")
+
+    SCALARS: ClassVar[tuple[str, ...]] = ("stable_rank", "norm")
+
+
+class TwinGapConfig(BlockConfig):
+    """Lazy runs: max over logged times s <= t of the RMS distance between the model and its
+    linearized twin on the test set of `test_loss`, logged at its interval. The value is
+    the gap at the end of training T. `NAME_growth` is the exponent of a power-law fit of
+    the gap against the step over the logged steps from `growth_from * T` to T."""
+
+    growth_from: Annotated[float, Field(gt=0, lt=1)] = Field(
+        0.1, description="start of the window of the growth fit, as a fraction of the training steps")
+
+    SCALARS: ClassVar[tuple[str, ...]] = ("growth",)
+
+
+class KernelDriftConfig(BlockConfig):
+    """Lazy runs: ||K_t - K_0||_F / ||K_0||_F for the empirical NTK on a fixed probe set,
+    logged at the `test_loss` interval. The value is the drift at the end of training."""
+
+    samples: PositiveInt = Field(32, description="probe points of the kernel")
+
+
 MEASURE_KINDS: dict[str, type[BlockConfig]] = {
     "test_loss": TestLossConfig,
     "samples_to_learn": SamplesToLearnConfig,
+    "coefficients": CoefficientsConfig,
+    "plateaus": PlateausConfig,
+    "weight_change": WeightChangeConfig,
+    "twin_gap": TwinGapConfig,
+    "kernel_drift": KernelDriftConfig,
 }
+
+
+def derived_scalars(kind: str, name: str) -> list[str]:
+    """Names of the extra per-run numbers a measurement adds, e.g. `coefficients_in_order`."""
+    return [f"{name}_{suffix}" for suffix in getattr(MEASURE_KINDS[kind], "SCALARS", ())]
 
 
 # Cross-run analyses. `fit` is kept as an expression and evaluated on results.
@@ -136,7 +291,9 @@ class AnalyzeConfig(BlockConfig):
     level: Annotated[float, Field(gt=0, lt=1)] = Field(0.95, description="confidence level of the interval")
 
 
-ANALYSIS_FUNCTIONS = {"power_law": ("y", "x")}
+# Each function with its required arguments; every function also takes `where`, a
+# condition that selects the runs it uses.
+ANALYSIS_FUNCTIONS = {"power_law": ("y", "x"), "mean": ("y",), "fraction": ("y",)}
 
 
 # Where and how jobs run.
@@ -151,6 +308,19 @@ class ResourcesConfig(BlockConfig):
     account: str | None = Field(None, description="SLURM account")
     qos: str | None = Field(None, description="SLURM quality of service")
     array_parallelism: PositiveInt = Field(64, description="maximum array tasks running at once")
+    programs_per_task: PositiveInt = Field(1, description="compiled programs packed into one array task")
+    extra: list[str] = Field([], description='more sbatch options, e.g. ["constraint=a100", "exclusive"]')
+    executor: Literal["local", "slurm", "debug"] | None = Field(
+        None, description="where `wallc SPEC` trains: local (in this process), slurm, or debug (the job path, in process)")
+
+    @field_validator("extra")
+    @classmethod
+    def _sbatch_options(cls, options):
+        for option in options:
+            name = option.lstrip("-").split("=", 1)[0]
+            if not name or not all(c.isalnum() or c in "-_" for c in name):
+                raise ValueError(f"`{option}` is not an sbatch option such as constraint=a100 or exclusive")
+        return options
 
     @field_validator("time")
     @classmethod

@@ -23,6 +23,13 @@ class Literal(Node):
 
 
 @dataclasses.dataclass(frozen=True)
+class Interpolation(Node):
+    """A string with `${expr}` pieces: text pieces are str, the others expressions."""
+
+    parts: tuple
+
+
+@dataclasses.dataclass(frozen=True)
 class QuantityLiteral(Node):
     value: float
     unit: str
@@ -93,6 +100,14 @@ class Index(Node):
     index: Node
 
 
+@dataclasses.dataclass(frozen=True)
+class InModule(Node):
+    """An expression inherited from another file, evaluated with that file's lets in sight."""
+
+    expr: Node
+    lets: tuple
+
+
 # Statements.
 
 
@@ -124,6 +139,16 @@ class Block(Node):
     extends: str | None
     members: tuple
     kind_span: Span
+    # Where inherited or overridden fields came from, as (field, note) pairs; set by `extends`.
+    origins: tuple = ()
+
+    @property
+    def name(self) -> str:
+        """The block's name: its last label, or its kind when it has none."""
+        return self.labels[-1] if self.labels else self.kind
+
+    def origin_notes(self, field: str) -> tuple[str, ...]:
+        return tuple(note for name, note in self.origins if name == field)
 
     def attributes(self) -> list[Attribute]:
         return [m for m in self.members if isinstance(m, Attribute)]

@@ -81,14 +81,53 @@ def run_values(spec, run: Run, scalars: dict, expressions: dict[str, ast.Node]) 
     return {key: EVALUATOR.eval(node, scope) for key, node in expressions.items()}
 
 
-def analyze_power_law(plan: Plan, block: ast.Block, call: ast.Call, results: dict[str, dict]) -> PowerLawFit:
-    settings = analysis_settings(block, plan.spec, plan.runs[0].point)
+@dataclasses.dataclass
+class MeanResult:
+    """Mean of y over the selected runs with a bootstrap interval resampling runs; for
+    `fraction`, y is true or false and the mean is the fraction of runs where it holds."""
+
+    mean: float
+    interval: tuple[float, float]
+    level: float
+    values: list[tuple[float, str]]  # (y, run id)
+    undetermined: str | None
+
+
+def selected_runs(plan: Plan, call: ast.Call, results: dict[str, dict]):
+    """(run, evaluated arguments) for each finished run that the call's `where` keeps."""
     expressions = dict(call.kwargs)
-    points, replicate_groups = [], {}
     for run in plan.runs:
         if run.id not in results:
             continue
         values = run_values(plan.spec, run, results[run.id]["measurements"], expressions)
+        if values.pop("where", True) is True:
+            yield run, values
+
+
+def analyze_mean(plan: Plan, block: ast.Block, call: ast.Call, results: dict[str, dict]) -> MeanResult:
+    settings = analysis_settings(block, plan.spec, plan.runs[0].point)
+    values = [(float(v["y"]), run.id) for run, v in selected_runs(plan, call, results)]
+    result = MeanResult(math.nan, (math.nan, math.nan), settings.level, values, None)
+    ys = np.array([y for y, _ in values])
+    if ys.size == 0:
+        result.undetermined = "no finished run is selected"
+        return result
+    if not np.all(np.isfinite(ys)):
+        result.undetermined = f"{int(np.sum(~np.isfinite(ys)))} selected runs have no finite value"
+        return result
+    result.mean = float(ys.mean())
+    rng = np.random.default_rng(int(plan.spec_hash[:8], 16))
+    means = [rng.choice(ys, size=ys.size, replace=True).mean() for _ in range(settings.bootstrap)]
+    tail = (1 - settings.level) / 2 * 100
+    low, high = np.percentile(means, [tail, 100 - tail])
+    result.interval = (float(low), float(high))
+    return result
+
+
+def analyze_power_law(plan: Plan, block: ast.Block, call: ast.Call, results: dict[str, dict]) -> PowerLawFit:
+    settings = analysis_settings(block, plan.spec, plan.runs[0].point)
+    points, replicate_groups = [], {}
+    for run, values in selected_runs(plan, call, results):
         x, y = float(values["x"]), float(values["y"])
         points.append((x, y, run.id))
         # Replicates are runs that differ only in the `over` axis (the seed, usually).
@@ -118,26 +157,35 @@ def analyze_power_law(plan: Plan, block: ast.Block, call: ast.Call, results: dic
     return fit
 
 
-def evaluate_expectations(plan: Plan, block: ast.Block, fit: PowerLawFit) -> list[dict]:
-    """Evaluate each `expect` of an analysis with the fitted values in scope.
+def result_bindings(result, predicted: float | None) -> dict:
+    """The names an `expect` sees for one analysis result."""
+    if isinstance(result, MeanResult):
+        return {"mean": result.mean, "mean_low": result.interval[0], "mean_high": result.interval[1],
+                "runs": len(result.values)}
+    return {"exponent": result.exponent, "prefactor": result.prefactor, "r2": result.r2,
+            "exponent_low": result.interval[0], "exponent_high": result.interval[1],
+            "predicted": math.nan if predicted is None else predicted}
+
+
+def evaluate_expectations(plan: Plan, block: ast.Block, result, predicted: float | None,
+                          earlier: dict[str, dict] | None = None) -> list[dict]:
+    """Evaluate each `expect` of an analysis with its results in scope, and the results of
+    earlier analyses under their names (`leap3.exponent`).
 
     An expectation about `exponent` is checked on the point estimate; the interval is
     reported beside it. With no estimate the expectation has not held.
     """
     scope = experiment_scope(plan.spec, plan.runs[0].point).child("analysis")
-    bindings = {
-        "exponent": fit.exponent, "prefactor": fit.prefactor, "r2": fit.r2,
-        "exponent_low": fit.interval[0], "exponent_high": fit.interval[1],
-        "predicted": predicted_sample_exponent(plan.runs[0].config.target.expansion()),
-    }
-    for name, value in bindings.items():
+    for name, bindings in (earlier or {}).items():
+        scope.bind(name, bindings)
+    for name, value in result_bindings(result, predicted).items():
         scope.bind(name, value)
 
     outcomes = []
     for claim in block.claims("expect"):
         text = source_text(plan.source, claim.condition)
-        if fit.undetermined:
-            outcomes.append({"claim": text, "held": False, "reason": fit.undetermined})
+        if result.undetermined:
+            outcomes.append({"claim": text, "held": False, "reason": result.undetermined})
             continue
         try:
             value = EVALUATOR.eval(claim.condition, scope)
@@ -149,6 +197,18 @@ def evaluate_expectations(plan: Plan, block: ast.Block, fit: PowerLawFit) -> lis
     return outcomes
 
 
+def predicted_exponent(plan: Plan, call: ast.Call, results: dict[str, dict]) -> float | None:
+    """The theory's sample exponent for the target of the runs an analysis selects, when
+    they share one target."""
+    targets = {}
+    for run, _ in selected_runs(plan, call, results):
+        expansion = run.config.target.expansion()
+        targets[expansion.describe()] = expansion
+    if len(targets) != 1:
+        return None
+    return float(predicted_sample_exponent(next(iter(targets.values()))))
+
+
 def source_text(source: str, node: ast.Node) -> str:
     lines = source.splitlines()
     span = node.span
@@ -158,18 +218,34 @@ def source_text(source: str, node: ast.Node) -> str:
     return " ".join([first] + lines[span.line:span.end_line - 1] + [lines[span.end_line - 1][:span.end_column - 1]])
 
 
+ANALYZERS = {"power_law": analyze_power_law, "mean": analyze_mean, "fraction": analyze_mean}
+
+
 def analyze_all(plan: Plan, results: dict[str, dict]) -> list[dict]:
     """Run every `analyze` block of the plan's experiment on the finished runs."""
-    summaries = []
+    summaries, earlier = [], {}
     for block in plan.spec.analyses:
         fit_attribute = next(a for a in block.attributes() if a.name == "fit")
         call = fit_attribute.value
-        fit = analyze_power_law(plan, block, call, results)
+        result = ANALYZERS[call.func.name](plan, block, call, results)
+        predicted = predicted_exponent(plan, call, results) if call.func.name == "power_law" else None
+        theory_note = None
+        if plan.runs[0].config.parametrization_kind == "lazy":
+            from .lazy_analysis import lazy_predicted_exponent, lazy_theory_note  # they import this module
+
+            if call.func.name == "power_law":
+                predicted = lazy_predicted_exponent(plan, call, results)
+            theory_note = lazy_theory_note(call, predicted)
+        name = block.labels[0] if block.labels else "analysis"
         summaries.append({
-            "name": block.labels[0] if block.labels else "analysis",
+            "name": name,
             "function": call.func.name,
             "fit": source_text(plan.source, call),
-            "result": fit,
-            "expectations": evaluate_expectations(plan, block, fit),
+            "result": result,
+            "predicted": predicted,
+            "theory_note": theory_note,
+            "labels": {argument: source_text(plan.source, node) for argument, node in call.kwargs},
+            "expectations": evaluate_expectations(plan, block, result, predicted, earlier),
         })
+        earlier[name] = result_bindings(result, predicted)
     return summaries

@@ -1,12 +1,20 @@
 """The `wallc` command line.
 
     wallc SPEC [--out DIR]        check, plan, train what is missing, analyse, report
+    wallc SPEC --submit [--wait]  submit what is missing as SLURM jobs and return
+    wallc status RESULTS_DIR      per-run states: done, pending, running, failed with reason
     wallc check FILE...           report every problem in the specs, train nothing
     wallc plan FILE               print the run table and programs
     wallc report RESULTS_DIR      rebuild summary.json and report.html from stored results
     wallc explain CODE            the long form of a diagnostic code
+    wallc fmt [--check] FILE...   rewrite specs in the canonical layout, keeping comments
 
-Exit codes: 0 success; 1 a problem in a spec or its results; 2 wrong command-line usage.
+`--set PATH=VALUE` (run, check, plan; repeatable) changes a field before planning, e.g.
+`--set train.lr=0.1/d`; the value is a spec expression.
+
+Exit codes: 0 success (warnings allowed); 1 a problem in a spec or its results, or
+`fmt --check` found a file that is not formatted; 2 wrong command-line usage or an
+unknown code for `explain`.
 """
 
 from __future__ import annotations
@@ -25,7 +33,7 @@ from wall.lang.diagnostics import SpecError, WallError, render_all
 
 logger = logging.getLogger("wall")
 
-COMMANDS = ("run", "check", "plan", "report", "explain")
+COMMANDS = ("run", "check", "plan", "report", "status", "explain", "fmt")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
         argv.insert(0, "run")
     args = _parser().parse_args(argv)
     _configure_logging()
+    if args.command == "run":
+        _configure_devices(args.devices)
     try:
         return args.handler(args)
     except SpecError as exc:
@@ -51,6 +61,13 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="check, plan, train what is missing, analyse and report (the default)")
     run.add_argument("spec", help="path to a .wall spec file")
     run.add_argument("--out", default="runs", help="output root; results go to OUT/EXPERIMENT (default: runs)")
+    run.add_argument("--devices", type=int, metavar="N",
+                     help="CPU host devices to split each program's runs across "
+                          "(default: $WALL_DEVICES, else the usable cores; ignored when XLA_FLAGS sets it)")
+    run.add_argument("--submit", action="store_true", help="submit the runs without results as SLURM jobs and return")
+    run.add_argument("--wait", action="store_true", help="with --submit: wait for the jobs, then write the report")
+    run.add_argument("--executor", choices=("local", "slurm", "debug"),
+                     help="where to train (default: the spec's or profile's setting, else local)")
     _add_format(run)
     run.set_defaults(handler=_run)
 
@@ -68,6 +85,16 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("results", help="results folder, e.g. runs/leap2")
     report.set_defaults(handler=_report)
 
+    status = commands.add_parser("status", help="per-run states of an experiment from its results folder")
+    status.add_argument("results", help="results folder, e.g. runs/leap2")
+    status.set_defaults(handler=_status)
+
+    fmt = commands.add_parser("fmt", help="rewrite spec files in the canonical layout, keeping comments")
+    fmt.add_argument("specs", nargs="+", help="spec files")
+    fmt.add_argument("--check", action="store_true",
+                     help="change no file; exit 1 if any file is not formatted")
+    fmt.set_defaults(handler=_fmt)
+
     explain_command = commands.add_parser("explain", help="print the long form of a diagnostic code")
     explain_command.add_argument("code", help="a code such as E0102")
     explain_command.set_defaults(handler=_explain)
@@ -77,6 +104,8 @@ def _parser() -> argparse.ArgumentParser:
 def _add_format(parser: argparse.ArgumentParser):
     parser.add_argument("--format", choices=("text", "json"), default="text",
                         help="diagnostics as readable text (default) or JSON records")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
+                        help="override a field before planning, e.g. --set train.lr=0.1/d (repeatable)")
 
 
 def _configure_logging():
@@ -84,6 +113,14 @@ def _configure_logging():
     # JAX and absl log compiler internals at INFO; users need only their warnings.
     for name in ("jax", "absl"):
         logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def _configure_devices(count: int | None):
+    # XLA reads its flags once, when jax is imported, so this comes before any import of jax.
+    from .devices import configure_host_devices, enable_compilation_cache
+
+    configure_host_devices(count)
+    enable_compilation_cache()
 
 
 def _print_diagnostics(diagnostics, args):
@@ -105,7 +142,7 @@ def _check(args) -> int:
     problems, checked = [], 0
     for spec in args.specs:
         try:
-            plans = build_plans(spec)
+            plans = build_plans(spec, args.overrides)
         except SpecError as exc:
             problems.extend(exc.diagnostics)
             continue
@@ -121,7 +158,7 @@ def _check(args) -> int:
 def _plan(args) -> int:
     from wall.compiler.plan import build_plans
 
-    for plan in build_plans(args.spec):
+    for plan in build_plans(args.spec, args.overrides):
         if args.format == "json":
             print(json.dumps(plan.to_json(), indent=2))
             continue
@@ -130,13 +167,21 @@ def _plan(args) -> int:
 
 
 def _print_plan(plan):
+    from wall.compiler.estimate import estimate_compute, estimate_program
+
+    from .devices import planned_device_count, usable_cores
+
     print(f"experiment {plan.spec.name}: {len(plan.runs)} runs in {len(plan.programs)} compiled programs")
+    compute = estimate_compute(plan.runs, planned_device_count(), cores=usable_cores())
+    print(f"  {compute.describe()}")
     for theory in plan.theory_summary():
         print(f"  target {theory['f']}: leap {theory['leap']}, predicted sample exponent "
               f"{theory['predicted_sample_exponent']}")
     for program in plan.programs:
         train = program.config.train
-        print(f"  program {program.id}: {program.describe()}, {train.steps} steps of batch {train.batch}")
+        estimate = estimate_program(program, compute.peak_gflops, compute.devices, compute.cores)
+        print(f"  program {program.id}: {program.describe()}, {train.steps} steps of batch {train.batch}, "
+              f"{estimate.describe()}")
         for run in program.runs:
             point = ", ".join(f"{k}={v}" for k, v in run.point.items())
             print(f"    run {run.id}  {point}  lr={run.config.train.lr:.4g}")
@@ -145,24 +190,73 @@ def _print_plan(plan):
 def _run(args) -> int:
     from wall.compiler.plan import build_plans
 
+    from .executors.debug import run_debug
     from .executors.local import run_locally
     from .progress import Progress
+    from .resources import choose_executor, load_profile, resolve_resources
     from .report import write_summary_and_report
     from .store import ExperimentStore
+    from .timings import PhaseTimes, listen_to_compiles
 
     started = time.monotonic()
-    plans = build_plans(args.spec)
+    listen_to_compiles()
+    times = PhaseTimes()
+    with times.phase("parse_plan"):
+        plans = build_plans(args.spec, args.overrides)
     for plan in plans:
         for warning in plan.warnings:
             print(render_all([warning]), file=sys.stderr)
         store = ExperimentStore(Path(args.out), plan.spec.name)
         logger.info("experiment %s: %d runs in %d programs; results in %s",
                     plan.spec.name, len(plan.runs), len(plan.programs), store.folder)
-        run_locally(plan, store, Progress())
-        summary = write_summary_and_report(plan, store)
+        profile = load_profile()
+        resources = resolve_resources(plan, profile)
+        executor = choose_executor(args.executor, args.submit, resources, profile)
+        if args.wait and executor != "slurm":
+            raise WallError(f"--wait applies to SLURM submissions only, but the executor is {executor}; "
+                            "add --submit")
+        if executor == "slurm":
+            if not _submit(plan, store, resources, args.wait):
+                continue
+        elif executor == "debug":
+            run_debug(plan, store, resources)
+        else:
+            with times.phase("train"):
+                run_locally(plan, store, Progress())
+        with times.phase("report"):
+            summary = write_summary_and_report(plan, store)
         _print_summary(summary, store)
-    print(f"wall time {time.monotonic() - started:.1f} s")
+    print(f"wall time {time.monotonic() - started:.1f} s ({times.describe()})")
     return 0
+
+
+def _submit(plan, store, resources, wait: bool) -> bool:
+    """Submit; with `wait`, block until the jobs end. True when a report is due now."""
+    from .executors.slurm import submit, wait as wait_for
+
+    folder, jobs = submit(plan, store, resources)
+    if folder is None:
+        return True
+    ids = sorted({job.job_id.split("_")[0] for job in jobs})
+    print(f"submitted {len(jobs)} tasks of experiment {plan.spec.name} as SLURM job {', '.join(ids)}")
+    print(f"results: {os.path.abspath(store.folder)}")
+    if not wait:
+        print(f"follow with: wallc status {store.folder}; when done: wallc report {store.folder}")
+        return False
+    wait_for(jobs)
+    return True
+
+
+def _status(args) -> int:
+    from .status import format_states, run_states
+
+    folder = Path(args.results)
+    if not (folder / "plan.json").exists():
+        raise WallError(f"{folder} contains no plan.json, so it is not a results folder of wallc; "
+                        "pass the folder of one experiment, e.g. runs/leap2")
+    states = run_states(folder)
+    print(format_states(folder.name, states))
+    return 1 if any(record["state"] == "failed" for record in states) else 0
 
 
 def _report(args) -> int:
@@ -182,6 +276,26 @@ def _report(args) -> int:
     return 0
 
 
+def _fmt(args) -> int:
+    from wall.lang.format import format_text
+
+    unformatted = []
+    for spec in args.specs:
+        text = Path(spec).read_text()
+        formatted = format_text(text, spec)
+        if formatted == text:
+            continue
+        unformatted.append(spec)
+        if not args.check:
+            Path(spec).write_text(formatted)
+            print(f"formatted {spec}")
+    if args.check and unformatted:
+        for spec in unformatted:
+            print(f"{spec}: not formatted; run `wallc fmt {spec}`", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _explain(args) -> int:
     text = explain(args.code)
     if text is None:
@@ -198,6 +312,10 @@ def _print_summary(summary: dict, store):
         result = analysis["result"]
         if result["undetermined"]:
             print(f"  {analysis['name']}: no fit ({result['undetermined']})")
+        elif "mean" in result:
+            low, high = result["interval"]
+            print(f"  {analysis['name']}: {analysis['function']} {result['mean']:.3f} "
+                  f"({result['level']:.0%} interval {low:.3f} to {high:.3f})")
         else:
             low, high = result["interval"]
             print(f"  {analysis['name']}: exponent {result['exponent']:.3f} "

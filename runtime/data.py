@@ -54,15 +54,32 @@ class TargetFunction:
         return cls(expansion.basis, index, degree, coefficient)
 
     def __call__(self, x: Float[Array, "n d"]) -> Float[Array, " n"]:
+        return self.term_values(x) @ self.coefficient
+
+    def term_values(self, x: Float[Array, "n d"]) -> Float[Array, "n terms"]:
+        """Each term's orthonormal basis function chi_S (or normalised Hermite product) at x."""
         gathered = x[:, self.index]  # (n, terms, slots)
-        factors = self._basis_values(gathered)
-        return jnp.prod(factors, axis=-1) @ self.coefficient
+        return jnp.prod(self._basis_values(gathered), axis=-1)
+
+    def term_names(self) -> list[str]:
+        """Readable names of the terms, in order: `x1x2`, `He2(z1)z2`."""
+        names = []
+        for index, degree in zip(self.index, self.degree):
+            factors = [_factor_name(self.basis, int(i) + 1, int(k)) for i, k in zip(index, degree) if k > 0]
+            names.append("".join(factors) or "1")
+        return names
 
     def _basis_values(self, gathered):
         degree = jnp.asarray(self.degree)
         if self.basis == "walsh":
             return jnp.where(degree == 0, 1.0, gathered)
         return _normalized_hermite(gathered, degree, int(self.degree.max(initial=0)))
+
+
+def _factor_name(basis: str, coordinate: int, degree: int) -> str:
+    if basis == "walsh":
+        return f"x{coordinate}"
+    return f"z{coordinate}" if degree == 1 else f"He{degree}(z{coordinate})"
 
 
 def _normalized_hermite(z, degree, max_degree: int):

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+from typing import Callable
 
 import numpy as np
 
 from wall.compiler.plan import Plan, Program, group_programs
 
+from .checkpoint import Checkpoints
 from .measures import all_learned, run_measurements
+from .lazy_program import LazyProgram
 from .program import CompiledProgram
 from .progress import Progress
 from .provenance import provenance
@@ -30,15 +33,26 @@ def pending_programs(plan: Plan, store: ExperimentStore) -> list[Program]:
     return group_programs(pending)
 
 
-def train_program(program: Program, store: ExperimentStore, progress: Progress | None = None):
-    compiled = CompiledProgram(program)
+def train_program(program: Program, store: ExperimentStore, progress: Progress | None = None,
+                  checkpoints: Checkpoints | None = None, on_chunk: Callable[[int, int], None] | None = None,
+                  job: dict | None = None):
+    """Train one program and store each run's result; with `checkpoints`, resume from a
+    saved state and save one periodically (the job path); `on_chunk` is told of each chunk;
+    `job` (executor, job id, code) is stored in each run's result."""
+    compiled = LazyProgram(program) if program.config.parametrization_kind == "lazy" else CompiledProgram(program)
     if progress is not None:
         progress.start_program(program.describe(), compiled.chunks)
 
     def should_stop(losses: np.ndarray) -> bool:
         return all_learned(program.config, losses)
 
-    result = compiled.run(on_chunk=progress.advance if progress else None, should_stop=should_stop)
+    def chunk_done(done: int, total: int):
+        if progress is not None:
+            progress.advance(done, total)
+        if on_chunk is not None:
+            on_chunk(done, total)
+
+    result = compiled.run(on_chunk=chunk_done, should_stop=should_stop, checkpoints=checkpoints)
     for index, run in enumerate(program.runs):
         measurements = run_measurements(result, index, run.config)
         status = "diverged" if measurements["diverged"] else "done"
@@ -46,6 +60,10 @@ def train_program(program: Program, store: ExperimentStore, progress: Progress |
             logger.warning("run %s diverged (NaN or inf in its loss); its result is recorded as diverged", run.id)
         record = {"id": run.id, "status": status, "point": run.to_json()["point"],
                   "measurements": measurements, "stopped_early": result.stopped_early}
-        store.write_run(run.id, record, result.steps, {"test_loss": result.test_loss[index]})
+        if job is not None:
+            record["job"] = job
+        curves = {"test_loss": result.test_loss[index]}
+        curves.update({name: values[index] for name, values in getattr(result, "curves", {}).items()})
+        store.write_run(run.id, record, result.steps, curves)
     if progress is not None:
         progress.finish_program(" (stopped early: every run learned)" if result.stopped_early else "")

@@ -83,3 +83,131 @@ def loss_curves_figure(curves: dict[str, tuple[np.ndarray, np.ndarray]], thresho
     axes.set_ylabel("normalised test loss")
     axes.legend(fontsize=8)
     return to_svg(figure)
+
+
+def _panel_grid(count: int, width_in: float = 3.6, height_in: float = 2.8):
+    columns = min(3, count)
+    rows = math.ceil(count / columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(width_in * columns, height_in * rows), squeeze=False)
+    for extra in axes.flat[count:]:
+        extra.set_visible(False)
+    return figure, axes.flat
+
+
+def coefficient_figure(panels: list[dict]) -> str:
+    """One panel per group of runs: the median over seeds of each target coefficient
+    E[f_net chi_S] against samples, the target values dashed, and the median learning
+    time of each term (first reaching the fraction of its target) marked on the axis."""
+    figure, axes_list = _panel_grid(len(panels))
+    for axes, panel in zip(axes_list, panels):
+        samples = panel["steps"] * panel["batch"]
+        colors = plt.cm.tab10(np.arange(len(panel["names"])) % 10)
+        for term, (name, target, color) in enumerate(zip(panel["names"], panel["targets"], colors)):
+            values = panel["coefficients"][:, :, term]
+            axes.plot(samples, np.nanmedian(values, axis=0), color=color, label=name)
+            axes.fill_between(samples, *np.nanpercentile(values, [25, 75], axis=0), color=color, alpha=0.15)
+            axes.axhline(target, color=color, linestyle="--", linewidth=0.8)
+            learned = panel["learned_step"][:, term]
+            if np.median(learned) < np.inf:
+                axes.axvline(np.median(learned) * panel["batch"], color=color, linestyle=":", linewidth=1)
+        axes.set_title(panel["label"], fontsize=9)
+        axes.set_xlabel("samples seen")
+        axes.set_ylabel("coefficient")
+        axes.legend(fontsize=7)
+    figure.tight_layout()
+    return to_svg(figure)
+
+
+def grouped_loss_figure(panels: list[dict], threshold: float | None) -> str:
+    """Loss curves on log axes, one panel per value of the first grouping axis, so curves
+    of different targets are not drawn over each other; plateaus are shaded."""
+    figure, axes_list = _panel_grid(len(panels), 4.2, 3.2)
+    for axes, panel in zip(axes_list, panels):
+        colors = plt.cm.viridis(np.linspace(0, 0.9, max(1, len(panel["curves"]))))
+        for color, (label, curve) in zip(colors, panel["curves"].items()):
+            samples = np.maximum(curve["steps"], 1) * curve["batch"]
+            losses = curve["losses"]
+            axes.plot(samples, np.nanmedian(losses, axis=0), color=color, label=label)
+            axes.fill_between(samples, *np.nanpercentile(losses, [25, 75], axis=0), color=color, alpha=0.2)
+            for start, end, level in curve.get("plateaus", []):
+                axes.plot([max(start, 1) * curve["batch"], end * curve["batch"]], [level, level],
+                          color=color, linewidth=4, alpha=0.35, solid_capstyle="butt")
+        if threshold is not None:
+            axes.axhline(threshold, color="gray", linestyle=":", label=f"threshold {threshold:g}")
+        # Plateaus are stretches of linear time; a log time axis would squeeze the late ones.
+        if not any(curve.get("plateaus") for curve in panel["curves"].values()):
+            axes.set_xscale("log")
+        axes.set_yscale("log")
+        axes.set_title(panel["label"], fontsize=9)
+        axes.set_xlabel("samples seen")
+        axes.set_ylabel("normalised test loss")
+        axes.legend(fontsize=7)
+    figure.tight_layout()
+    return to_svg(figure)
+
+
+def weight_change_figure(panels: list[dict]) -> str:
+    """Stable rank of W_t - W_0 per layer over training (median over seeds), and the final
+    top singular values of the first layer's change."""
+    figure, (rank_axes, spectrum_axes) = plt.subplots(1, 2, figsize=(10, 3.6))
+    colors = plt.cm.viridis(np.linspace(0, 0.9, max(1, len(panels))))
+    for color, panel in zip(colors, panels):
+        samples = np.maximum(panel["steps"], 1) * panel["batch"]
+        for layer in range(panel["ranks"].shape[2]):
+            style = ["-", "--", ":", "-."][layer % 4]
+            rank_axes.plot(samples[1:], np.nanmedian(panel["ranks"][:, 1:, layer], axis=0), style, color=color,
+                           label=f"{panel['label']}, layer {layer + 1}")
+        spectrum = np.median(panel["singular"][:, -1, 0, :], axis=0)
+        spectrum_axes.plot(np.arange(1, spectrum.size + 1), spectrum, "o-", color=color, label=panel["label"])
+    rank_axes.set_xscale("log")
+    rank_axes.set_xlabel("samples seen")
+    rank_axes.set_ylabel("stable rank of W_t - W_0")
+    rank_axes.legend(fontsize=7)
+    spectrum_axes.set_yscale("log")
+    spectrum_axes.set_xlabel("index")
+    spectrum_axes.set_ylabel("singular value of W_T - W_0 (layer 1)")
+    spectrum_axes.legend(fontsize=7)
+    figure.tight_layout()
+    return to_svg(figure)
+
+
+def mean_figure(values: list[tuple[float, str]], mean: float, interval: tuple[float, float], label: str) -> str:
+    """Every selected run's value with the mean and its interval."""
+    figure, axes = plt.subplots(figsize=(4.5, 1.6))
+    ys = [y for y, _ in values if math.isfinite(y)]
+    jitter = np.random.default_rng(0).uniform(-0.15, 0.15, len(ys))
+    axes.scatter(ys, jitter, s=14, alpha=0.6, color="tab:blue", label="runs")
+    if math.isfinite(mean):
+        axes.errorbar([mean], [0], xerr=[[mean - interval[0]], [interval[1] - mean]], fmt="o", color="black",
+                      capsize=4, label="mean and interval")
+    axes.set_yticks([])
+    axes.set_ylim(-0.5, 0.5)
+    axes.set_xlabel(label)
+    axes.legend(fontsize=7, loc="upper right")
+    return to_svg(figure)
+
+
+def power_law_overlay(named_fits: list[tuple[str, PowerLawFit]], x_label: str, y_label: str) -> str:
+    """The medians and fitted lines of several power-law analyses on one log-log plot, so
+    their slopes can be compared at a glance."""
+    figure, axes = plt.subplots(figsize=(5.5, 4))
+    colors = plt.cm.tab10(np.arange(len(named_fits)) % 10)
+    for color, (name, fit) in zip(colors, named_fits):
+        finite = [(x, m) for x, m in zip(fit.xs, fit.medians) if math.isfinite(m)]
+        if not finite:
+            continue
+        axes.plot(*zip(*finite), "o", color=color)
+        if math.isfinite(fit.exponent):
+            grid = np.geomspace(min(fit.xs), max(fit.xs), 50)
+            axes.plot(grid, fit.prefactor * grid**fit.exponent, color=color,
+                      label=f"{name}: exponent {fit.exponent:.2f}")
+    axes.set_xscale("log")
+    axes.set_yscale("log")
+    xs = sorted({x for _, fit in named_fits for x in fit.xs})
+    if xs:
+        axes.set_xticks(xs, [f"{x:g}" for x in xs])
+        axes.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    axes.set_xlabel(x_label)
+    axes.set_ylabel(y_label)
+    axes.legend(fontsize=8)
+    return to_svg(figure)

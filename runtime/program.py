@@ -19,11 +19,14 @@ import optax
 
 from wall.compiler.plan import Program
 
+from .checkpoint import Checkpoints
 from .data import TargetFunction, sample_inputs
-from .models import init_model
+from .devices import padded_run_count, run_devices, shard_runs
+from .models import init_model, layer_count, layer_indices
 
 # Independent random streams of a run, derived from its key by `fold_in`.
 STREAM_INIT, STREAM_TEST, STREAM_TRAIN, STREAM_NOISE = 0, 1, 2, 3
+STREAM_GRADIENT_NOISE, STREAM_TRAINING_SET = 5, 6
 HOST_SYNCS = 40  # chunks per program: often enough for progress and checkpoints
 
 
@@ -35,12 +38,17 @@ def run_key(run_id: str) -> jax.Array:
 
 @dataclasses.dataclass
 class ProgramResult:
-    """Logged curves of every run of a program, as host arrays indexed [run, log point]."""
+    """Logged curves of every run of a program, as host arrays indexed [run, log point].
+
+    `curves` contains the other logged measurements, e.g. "coefficients" [run, log, term] and
+    "singular_values" [run, log, layer, k].
+    """
 
     run_ids: list[str]
     steps: np.ndarray  # (logs,) step count at each log point; 0 is the initial model
     test_loss: np.ndarray  # (runs, logs)
     stopped_early: bool
+    curves: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass
@@ -67,40 +75,106 @@ class CompiledProgram:
         self.intervals = math.ceil(self.train.steps / self.every)
         self.chunk_intervals = max(1, math.ceil(self.intervals / HOST_SYNCS))
         self.chunks = math.ceil(self.intervals / self.chunk_intervals)
+        kinds = {kind: measure for kind, measure in config.measures.values()}
+        self.log_coefficients = "coefficients" in kinds
+        self.top_singular = kinds["weight_change"].top if "weight_change" in kinds else 0
 
-        self.keys = jnp.stack([run_key(run.id) for run in program.runs])
-        self.lrs = jnp.asarray([run.config.train.lr for run in program.runs], jnp.float32)
+        # The run axis is split across the devices. Padding runs (copies of the first run)
+        # fill it to a multiple of the device count and are dropped from the results;
+        # runs are independent under vmap, so they do not change the real runs' numbers.
+        self.devices = run_devices()
+        self.run_count = len(program.runs)
+        padding = padded_run_count(self.run_count, len(self.devices)) - self.run_count
+        runs = list(program.runs) + [program.runs[0]] * padding
+        self.keys = shard_runs(jnp.stack([run_key(run.id) for run in runs]), self.devices)
+        self.lrs = shard_runs(jnp.asarray([run.config.train.lr for run in runs], jnp.float32), self.devices)
         self._multipliers = None
+        self._layers = None
         self._chunk = eqx.filter_jit(self._chunk_all_runs)
-        self._evaluate = eqx.filter_jit(eqx.filter_vmap(self._test_loss))
+        self._evaluate = eqx.filter_jit(eqx.filter_vmap(self._log))
 
     # Per-run pieces, written for one run and batched with vmap.
 
     def _init_run(self, key):
         model, multipliers = init_model(jax.random.fold_in(key, STREAM_INIT), self.config)
         test_x = sample_inputs(jax.random.fold_in(key, STREAM_TEST), self.domain, self.test_samples)
-        return model, multipliers, test_x, self.target(test_x)
+        data = {"test_x": test_x, "test_y": self.target(test_x)}
+        if self.log_coefficients:
+            data["test_basis"] = self.target.term_values(test_x)
+        if self.top_singular:
+            data["initial_weights"] = _weight_matrices(model)
+        if self.train.samples is not None:
+            # ERM: one fixed training set per run, labels noised once.
+            train_x = sample_inputs(jax.random.fold_in(key, STREAM_TRAINING_SET), self.domain, self.train.samples)
+            data["train_x"] = train_x
+            data["train_y"] = self._noisy(self.target(train_x), jax.random.fold_in(key, STREAM_NOISE))
+            data["epoch_orders"] = self._epoch_orders(key)
+        return model, multipliers, data
+
+    def _epoch_orders(self, key):
+        """Draw the shuffled order of the training set for every epoch, once at init,
+        because drawing it at every step would sort the whole set each step."""
+        epochs = math.ceil(self.train.steps / (self.train.samples // self.train.batch))
+        train_key = jax.random.fold_in(key, STREAM_TRAIN)
+        return jax.vmap(lambda epoch: jax.random.permutation(jax.random.fold_in(train_key, epoch),
+                                                             self.train.samples))(jnp.arange(epochs))
 
     def _optimizer(self, lr):
-        return optax.sgd(lr)
+        train = self.train
+        rate = lr if train.halve_every is None else (lambda count: lr * 0.5 ** (count // train.halve_every))
+        if train.optimizer == "adam":
+            return optax.adam(rate)
+        if train.optimizer == "momentum":
+            return optax.sgd(rate, momentum=train.momentum)
+        return optax.sgd(rate)
 
-    def _test_loss(self, model, test_x, test_y):
-        return jnp.mean((model(test_x) - test_y) ** 2) / self.normalizer
-
-    def _train_step(self, model, opt_state, lr, key, multipliers, step):
-        step_key = jax.random.fold_in(jax.random.fold_in(key, STREAM_TRAIN), step)
-        x = sample_inputs(step_key, self.domain, self.train.batch)
-        y = self.target(x)
+    def _noisy(self, y, key):
         if self.config.target.noise > 0:
+            return y + self.config.target.noise * jax.random.normal(key, y.shape)
+        return y
+
+    def _log(self, model, data):
+        """Compute the measurements logged at one point, for one run."""
+        prediction = model(data["test_x"])
+        values = {"test_loss": jnp.mean((prediction - data["test_y"]) ** 2) / self.normalizer}
+        if self.log_coefficients:
+            values["coefficients"] = prediction @ data["test_basis"] / prediction.shape[0]
+        if self.top_singular:
+            values["singular_values"], values["weight_change_norm"] = _weight_change(
+                model, data["initial_weights"], self.top_singular)
+        return values
+
+    def _batch(self, key, step, data):
+        """Draw the (x, y) of one step: fresh samples online, a shuffled slice of the training set in ERM."""
+        if self.train.samples is None:
+            step_key = jax.random.fold_in(jax.random.fold_in(key, STREAM_TRAIN), step)
+            x = sample_inputs(step_key, self.domain, self.train.batch)
             noise_key = jax.random.fold_in(jax.random.fold_in(key, STREAM_NOISE), step)
-            y = y + self.config.target.noise * jax.random.normal(noise_key, y.shape)
+            return x, self._noisy(self.target(x), noise_key)
+        steps_per_epoch = self.train.samples // self.train.batch
+        # Padding steps past the budget may ask for one epoch more than was drawn; they
+        # change nothing, so any order does.
+        epoch = jnp.minimum(step // steps_per_epoch, data["epoch_orders"].shape[0] - 1)
+        position = step % steps_per_epoch
+        chosen = jax.lax.dynamic_slice(data["epoch_orders"][epoch], (position * self.train.batch,),
+                                       (self.train.batch,))
+        return data["train_x"][chosen], data["train_y"][chosen]
 
-        def loss_fn(m):
-            return 0.5 * jnp.mean((m(x) - y) ** 2)
+    def _loss(self, prediction, y):
+        if self.train.loss == "logistic":
+            return jnp.mean(jax.nn.softplus(-y * prediction))
+        return 0.5 * jnp.mean((prediction - y) ** 2)
 
-        grads = eqx.filter_grad(loss_fn)(model)
-        grads = jax.tree.map(lambda g, scale: g * scale, grads, multipliers)
+    def _train_step(self, model, opt_state, lr, key, multipliers, data, step):
+        x, y = self._batch(key, step, data)
+        grads = eqx.filter_grad(lambda m: self._loss(m(x), y))(model)
+        grads = self._adjust_gradient(grads, model, key, step)
+        scale = lambda tree: jax.tree.map(lambda g, factor: g * factor, tree, multipliers)  # noqa: E731
+        if self.train.optimizer != "adam":
+            grads = scale(grads)  # for SGD-like rules, scaling gradients scales the step
         updates, new_opt_state = self._optimizer(lr).update(grads, opt_state, model)
+        if self.train.optimizer == "adam":
+            updates = scale(updates)  # Adam normalises gradients, so scale its steps instead
         new_model = eqx.apply_updates(model, updates)
 
         # Steps past the budget (padding of the last chunk) leave the state unchanged.
@@ -108,55 +182,108 @@ class CompiledProgram:
         keep = lambda new, old: jnp.where(active, new, old)  # noqa: E731
         return jax.tree.map(keep, new_model, model), jax.tree.map(keep, new_opt_state, opt_state)
 
-    def _run_chunk(self, model, opt_state, lr, key, multipliers, test_x, test_y, first_interval):
+    def _adjust_gradient(self, grads, model, key, step):
+        """Weight decay, gradient noise (noisy GD) and the layerwise mask, in that order."""
+        train = self.train
+        if train.weight_decay > 0:
+            grads = jax.tree.map(lambda g, w: g + train.weight_decay * w, grads, eqx.filter(model, eqx.is_array))
+        if train.optimizer == "noisy_gd" and train.noise > 0:
+            leaves, tree = jax.tree.flatten(grads)
+            noise_key = jax.random.fold_in(jax.random.fold_in(key, STREAM_GRADIENT_NOISE), step)
+            keys = jax.random.split(noise_key, len(leaves))
+            leaves = [g + train.noise * jax.random.normal(k, g.shape) for g, k in zip(leaves, keys)]
+            grads = jax.tree.unflatten(tree, leaves)
+        if train.layer_steps is not None:
+            order = jnp.asarray(train.layer_order or list(range(1, layer_count(model) + 1)))
+            training = order[(step // train.layer_steps) % order.shape[0]]
+            grads = jax.tree.map(lambda g, layer: jnp.where(training == layer, g, 0.0), grads, self._layers)
+        return grads
+
+    def _run_chunk(self, model, opt_state, lr, key, multipliers, data, first_interval):
         def interval(carry, interval_index):
             def step(inner, offset):
                 m, o = inner
-                return self._train_step(m, o, lr, key, multipliers, interval_index * self.every + offset), None
+                return self._train_step(m, o, lr, key, multipliers, data, interval_index * self.every + offset), None
 
             carry, _ = jax.lax.scan(step, carry, jnp.arange(self.every))
-            return carry, self._test_loss(carry[0], test_x, test_y)
+            return carry, self._log(carry[0], data)
 
         indices = first_interval + jnp.arange(self.chunk_intervals)
-        (model, opt_state), losses = jax.lax.scan(interval, (model, opt_state), indices)
-        return model, opt_state, losses
+        (model, opt_state), logs = jax.lax.scan(interval, (model, opt_state), indices)
+        return model, opt_state, logs
 
-    def _chunk_all_runs(self, model, opt_state, lrs, keys, multipliers, test_x, test_y, first_interval):
-        batched = eqx.filter_vmap(self._run_chunk, in_axes=(0, 0, 0, 0, None, 0, 0, None))
-        return batched(model, opt_state, lrs, keys, multipliers, test_x, test_y, first_interval)
+    def _chunk_all_runs(self, model, opt_state, lrs, keys, multipliers, data, first_interval):
+        batched = eqx.filter_vmap(self._run_chunk, in_axes=(0, 0, 0, 0, None, 0, None))
+        return batched(model, opt_state, lrs, keys, multipliers, data, first_interval)
 
     # The host loop.
 
-    def initial_state(self) -> tuple[TrainingState, tuple]:
-        model, multipliers, test_x, test_y = eqx.filter_vmap(self._init_run)(self.keys)
+    def initial_state(self) -> tuple[TrainingState, dict]:
+        # One jit for the whole initialisation: run eagerly, its many small ops would each
+        # be traced and compiled (or looked up in the cache) on every start.
+        model, multipliers, data = eqx.filter_jit(eqx.filter_vmap(self._init_run))(self.keys)
         # Multipliers are Python floats, the same for every run, so vmap leaves them unbatched.
         self._multipliers = multipliers
-        opt_state = eqx.filter_vmap(lambda lr, m: self._optimizer(lr).init(eqx.filter(m, eqx.is_array)))(
+        self._layers = layer_indices(model)
+        opt_state = eqx.filter_jit(eqx.filter_vmap(lambda lr, m: self._optimizer(lr).init(eqx.filter(m, eqx.is_array))))(
             self.lrs, model)
-        return TrainingState(model, opt_state, 0), (test_x, test_y)
+        model, opt_state, data = shard_runs((model, opt_state, data), self.devices)
+        return TrainingState(model, opt_state, 0), data
 
     def run(self, on_chunk: Callable[[int, int], None] | None = None,
-            should_stop: Callable[[np.ndarray], bool] | None = None) -> ProgramResult:
-        state, (test_x, test_y) = self.initial_state()
-        losses = [np.asarray(self._evaluate(state.model, test_x, test_y))[:, None]]
+            should_stop: Callable[[np.ndarray], bool] | None = None,
+            checkpoints: Checkpoints | None = None) -> ProgramResult:
+        state, data = self.initial_state()
+        # Each entry of `losses` is a dict of logged curves, [run, log point, ...].
+        losses = [{name: np.asarray(v)[:, None] for name, v in self._evaluate(state.model, data).items()}]
         stopped = False
-        for chunk in range(self.chunks):
+        first_chunk = 0
+        saved = checkpoints.load(state) if checkpoints is not None else None
+        if saved is not None:
+            state, saved_losses = saved
+            losses = [saved_losses]
+            first_chunk = state.intervals_done // self.chunk_intervals
+        for chunk in range(first_chunk, self.chunks):
             model, opt_state, chunk_losses = self._chunk(
-                state.model, state.opt_state, self.lrs, self.keys, self._multipliers, test_x, test_y,
+                state.model, state.opt_state, self.lrs, self.keys, self._multipliers, data,
                 jnp.asarray(chunk * self.chunk_intervals, jnp.int32))
             state = TrainingState(model, opt_state, (chunk + 1) * self.chunk_intervals)
-            losses.append(np.asarray(chunk_losses))
+            losses.append({name: np.asarray(v) for name, v in chunk_losses.items()})
             if on_chunk is not None:
                 on_chunk(chunk + 1, self.chunks)
-            if should_stop is not None and should_stop(np.concatenate(losses, axis=1)):
+            if should_stop is not None and should_stop(_joined(losses)["test_loss"]):
                 stopped = chunk + 1 < self.chunks
                 break
-        return self._result(np.concatenate(losses, axis=1), stopped)
+            if checkpoints is not None:
+                checkpoints.after_chunk(chunk + 1, state, _joined(losses))
+        return self._result(_joined(losses), stopped)
 
-    def _result(self, losses: np.ndarray, stopped: bool) -> ProgramResult:
-        logs = min(losses.shape[1], self.intervals + 1)
+    def _result(self, logged: dict[str, np.ndarray], stopped: bool) -> ProgramResult:
+        logged = {name: values[:self.run_count] for name, values in logged.items()}  # drop padding runs
+        logs = min(logged["test_loss"].shape[1], self.intervals + 1)
         steps = np.minimum(np.arange(logs) * self.every, self.train.steps)
-        return ProgramResult([r.id for r in self.program.runs], steps, losses[:, :logs], stopped)
+        curves = {name: values[:, :logs] for name, values in logged.items() if name != "test_loss"}
+        return ProgramResult([r.id for r in self.program.runs], steps, logged["test_loss"][:, :logs], stopped,
+                             curves)
+
+
+def _joined(logged: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    return {name: np.concatenate([part[name] for part in logged], axis=1) for name in logged[0]}
+
+
+def _weight_matrices(model) -> tuple:
+    return tuple(model.weights)
+
+
+def _weight_change(model, initial_weights, top: int):
+    """Per hidden weight matrix: the `top` largest singular values of W_t - W_0 (zero
+    padded) and its Frobenius norm."""
+    singular, norms = [], []
+    for w, w0 in zip(model.weights, initial_weights):
+        values = jnp.linalg.svd(w - w0, compute_uv=False)
+        singular.append(jnp.pad(values, (0, max(0, top - values.shape[0])))[:top])
+        norms.append(jnp.sqrt(jnp.sum((w - w0) ** 2)))
+    return jnp.stack(singular), jnp.stack(norms)
 
 
 def _logged_loss(config):

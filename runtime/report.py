@@ -14,6 +14,9 @@ from wall.compiler.plan import Plan
 
 from . import figures
 from .analysis import analyze_all
+from .lazy_report import lazy_theory, lazy_time_figure
+from .data import TargetFunction
+from .measures import stable_rank
 from .store import ExperimentStore, read_number
 
 TEMPLATES = jinja2.Environment(
@@ -58,20 +61,25 @@ def _summary(plan: Plan, results: dict, analyses: list[dict]) -> dict:
 def _analysis_record(analysis: dict) -> dict:
     fit = analysis["result"]
     record = {k: v for k, v in analysis.items() if k != "result"}
-    record["result"] = {k: v for k, v in dataclasses.asdict(fit).items() if k != "points"}
+    record["result"] = {k: v for k, v in dataclasses.asdict(fit).items() if k not in ("points", "values")}
     return record
 
 
 def render_report(plan: Plan, store: ExperimentStore, results: dict, analyses: list[dict], summary: dict) -> str:
-    theory = summary["theory"]
-    predicted = theory[0]["predicted_sample_exponent"] if len(theory) == 1 else None
+    groups = _finished_groups(plan, store, results)
     context = {
         "plan": plan,
         "claim": plan.spec.doc,
         "summary": summary,
-        "theory": theory,
-        "analyses": [_analysis_view(a, predicted) for a in analyses],
-        "loss_figure": _loss_figure(plan, store, results),
+        "theory": summary["theory"],
+        "analyses": [_analysis_view(a) for a in analyses],
+        "overlay_figure": _overlay_figure(analyses),
+        "loss_figure": _loss_figure(plan, groups),
+        "coefficient_figure": _coefficient_figure(groups),
+        "coefficient_rows": _coefficient_rows(groups),
+        "weight_figure": _weight_figure(groups),
+        "lazy_theory": lazy_theory(plan),
+        "lazy_figure": lazy_time_figure(groups),
         "rows": _run_rows(plan, results),
         "generated": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "spec_source": plan.source,
@@ -79,34 +87,153 @@ def render_report(plan: Plan, store: ExperimentStore, results: dict, analyses: l
     return TEMPLATES.get_template("report.html.j2").render(**context)
 
 
-def _analysis_view(analysis: dict, predicted) -> dict:
-    fit = analysis["result"]
+def _analysis_view(analysis: dict) -> dict:
+    result = analysis["result"]
     held = [e["held"] for e in analysis["expectations"]]
-    return {
+    view = {
         **analysis,
-        "fit_result": fit,
+        "fit_result": result,
+        "kind": "mean" if analysis["function"] in ("mean", "fraction") else "power_law",
         "verdict": "held" if held and all(held) else ("failed" if held else "no claim"),
-        "figure": figures.power_law_figure(fit, predicted, "d", "samples to learn") if fit.xs else "",
     }
+    if view["kind"] == "mean":
+        view["figure"] = figures.mean_figure(result.values, result.mean, result.interval, analysis["fit"]) \
+            if result.values else ""
+    else:
+        labels = analysis.get("labels", {})
+        view["figure"] = figures.power_law_figure(result, analysis["predicted"], labels.get("x", "d"),
+                                                  labels.get("y", "samples to learn")) if result.xs else ""
+    return view
 
 
-def _loss_figure(plan: Plan, store: ExperimentStore, results: dict) -> str:
-    curves, threshold, batch = {}, None, 1
+def _overlay_figure(analyses: list[dict]) -> str:
+    fits = [(a["name"], a["result"]) for a in analyses if a["function"] == "power_law" and a["result"].xs]
+    if len(fits) < 2:
+        return ""
+    return figures.power_law_overlay(fits, "d", "samples to learn (median over seeds)")
+
+
+@dataclasses.dataclass
+class Group:
+    """The finished runs of one program (one sweep point up to the seed) and their curves."""
+
+    label: str
+    point: dict
+    config: object
+    runs: list
+    metrics: list[dict]
+    results: list[dict]
+
+
+def _finished_groups(plan: Plan, store: ExperimentStore, results: dict) -> list[Group]:
+    groups = []
     for program in plan.programs:
         finished = [r for r in program.runs if r.id in results]
         if not finished:
             continue
-        loaded = [store.read_metrics(r.id) for r in finished]
-        length = min(len(m["test_loss"]) for m in loaded)
-        losses = np.stack([m["test_loss"][:length] for m in loaded])
-        curves[f"d={program.config.target.domain.d}"] = (loaded[0]["step"][:length], losses)
-        batch = program.config.train.batch
-        for kind, measure in program.config.measures.values():
+        point = {k: v for k, v in finished[0].point.items() if k != "seed"}
+        label = ", ".join(f"{k}={v}" for k, v in point.items()) or program.config.experiment
+        groups.append(Group(label, point, program.config, finished, [store.read_metrics(r.id) for r in finished],
+                            [results[r.id] for r in finished]))
+    return groups
+
+
+def _stacked(group: Group, name: str) -> tuple[np.ndarray, np.ndarray] | None:
+    if not all(name in m for m in group.metrics):
+        return None
+    length = min(len(m[name]) for m in group.metrics)
+    return group.metrics[0]["step"][:length], np.stack([m[name][:length] for m in group.metrics])
+
+
+def _loss_figure(plan: Plan, groups: list[Group]) -> str:
+    # One panel per setting of the axes other than d, one curve per d in it.
+    panels: dict[str, dict] = {}
+    threshold = None
+    for group in groups:
+        steps, losses = _stacked(group, "test_loss")
+        panel_point = {k: v for k, v in group.point.items() if k != "d"}
+        panel_label = ", ".join(f"{k}={v}" for k, v in panel_point.items()) or "all runs"
+        curve_label = f"d={group.config.target.domain.d}" if panel_point != group.point or not panel_point \
+            else group.label
+        curve = {"steps": steps, "losses": losses, "batch": group.config.train.batch,
+                 "plateaus": _median_plateaus(group)}
+        panels.setdefault(panel_label, {"label": panel_label, "curves": {}})["curves"][curve_label] = curve
+        for kind, measure in group.config.measures.values():
             if kind == "samples_to_learn":
                 threshold = measure.below
-    if not curves:
+    if not panels:
         return ""
-    return figures.loss_curves_figure(curves, threshold, batch)
+    return figures.grouped_loss_figure(list(panels.values())[:12], threshold)
+
+
+def _median_plateaus(group: Group) -> list[tuple[int, int, float]]:
+    # Draw the plateaus of the first seed only: the median curve has no plateaus of its own.
+    for result in group.results[:1]:
+        for value in result["measurements"].values():
+            if isinstance(value, dict) and "plateaus" in value:
+                return [(p["start"], p["end"], read_number(p["level"])) for p in value["plateaus"]]
+    return []
+
+
+def _coefficient_measurements(group: Group) -> list[dict]:
+    found = []
+    for result in group.results:
+        for name, (kind, _) in group.config.measures.items():
+            if kind == "coefficients" and name in result["measurements"]:
+                found.append(result["measurements"][name])
+    return found
+
+
+def _coefficient_figure(groups: list[Group]) -> str:
+    panels = []
+    for group in groups[:12]:
+        stacked = _stacked(group, "coefficients")
+        found = _coefficient_measurements(group)
+        if stacked is None or len(found) != len(group.runs):
+            continue
+        steps, coefficients = stacked
+        # The measurement lists terms in staircase order; the curves are in basis order.
+        names = TargetFunction.from_expansion(group.config.target.expansion()).term_names()
+        order = [names.index(term) for term in found[0]["terms"]]
+        learned = np.array([[read_number(t) for t in m["learned_step"]] for m in found])
+        panels.append({"label": group.label, "steps": steps, "batch": group.config.train.batch,
+                       "coefficients": coefficients[:, :, order], "names": found[0]["terms"],
+                       "targets": found[0]["targets"], "learned_step": learned})
+    return figures.coefficient_figure(panels) if panels else ""
+
+
+def _coefficient_rows(groups: list[Group]) -> list[dict]:
+    rows = []
+    for group in groups:
+        found = _coefficient_measurements(group)
+        if not found:
+            continue
+        learned = np.array([[read_number(t) for t in m["learned_step"]] for m in found])
+        samples = np.median(learned, axis=0) * group.config.train.batch
+        rows.append({
+            "label": group.label,
+            "terms": ", ".join(f"{term}: {_format_samples(value)}" for term, value in zip(found[0]["terms"], samples)),
+            "in_order": f"{sum(bool(m['in_order']) for m in found)} of {len(found)}",
+            "ratio": _format_number(float(np.median([read_number(m["ratio"]) for m in found]))),
+        })
+    return rows
+
+
+def _format_samples(value: float) -> str:
+    return "not learned" if not math.isfinite(value) else f"{value:,.0f}"
+
+
+def _weight_figure(groups: list[Group]) -> str:
+    panels = []
+    for group in groups[:8]:
+        singular = _stacked(group, "singular_values")
+        norms = _stacked(group, "weight_change_norm")
+        if singular is None or norms is None:
+            continue
+        steps, values = singular
+        panels.append({"label": group.label, "steps": steps, "batch": group.config.train.batch,
+                       "ranks": stable_rank(values, norms[1]), "singular": values})
+    return figures.weight_change_figure(panels) if panels else ""
 
 
 def _run_rows(plan: Plan, results: dict) -> list[dict]:
@@ -115,14 +242,27 @@ def _run_rows(plan: Plan, results: dict) -> list[dict]:
         result = results.get(run.id)
         row = {"id": run.id, "point": ", ".join(f"{k}={v}" for k, v in run.point.items()),
                "lr": f"{run.config.train.lr:.4g}", "status": result["status"] if result else "missing",
-               "learned": "", "final": ""}
+               "learned": "", "final": "", "notes": ""}
         if result:
             measurements = result["measurements"]
+            lazy_measures = [n for n, (kind, _) in run.config.measures.items() if kind in ("twin_gap", "kernel_drift")]
             row["final"] = _format_number(read_number(measurements["final_test_loss"]))
+            notes = []
             for name, value in measurements.items():
                 if isinstance(value, dict) and "censored" in value:
                     row["learned"] = (f"> {value['lower_bound']:,} (censored)" if value["censored"]
                                       else f"{int(read_number(value['value'])):,}")
+                elif isinstance(value, dict) and "plateaus" in value:
+                    level = read_number(value["value"])
+                    notes.append(f"{name}: " + (f"level {level:.3g} for {value['steps']:,} steps"
+                                                if math.isfinite(level) else "none in range"))
+                elif isinstance(value, dict) and "in_order" in value:
+                    notes.append(f"{name}: {'in' if value['in_order'] else 'not in'} staircase order")
+                elif name in lazy_measures:
+                    notes.append(f"{name}: {read_number(value['value']):.3g} at T")
+                elif isinstance(value, dict) and "stable_rank" in value:
+                    notes.append(f"{name}: stable rank {read_number(value['value']):.2f}")
+            row["notes"] = "; ".join(notes)
         rows.append(row)
     return rows
 

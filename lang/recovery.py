@@ -1,0 +1,247 @@
+"""Syntax errors in user words, with repair so that one slip gives one error.
+
+The LALR parser calls `Recovery.on_error` at each unexpected token. First it tries one
+inserted or substituted token: a missing `=`, `=` written for `==`, a missing `,`, `)` or
+`]`. When no such token makes the parser accept the next one, a placeholder value stands in
+for a missing value, or else the token is skipped. After a skip, further errors on the same
+line are dropped, because they are almost always echoes of the first. A number glued to a
+name (`2d`) is reported from the token stream before parsing.
+"""
+
+from __future__ import annotations
+
+import re
+
+import lark
+from lark import Token
+
+from .diagnostics import Diagnostic, Span
+
+# Terminal names as a user would say them, for "expected one of ..." lists.
+TOKEN_WORDS = {
+    "NAME": "a name",
+    "INT": "an integer",
+    "FLOAT": "a number",
+    "QUANTITY": "a quantity such as 30min",
+    "STRING": "a string",
+    "VERSION": "a version such as 0.1",
+    "LBRACE": "`{`",
+    "RBRACE": "`}`",
+    "LPAR": "`(`",
+    "RPAR": "`)`",
+    "LSQB": "`[`",
+    "RSQB": "`]`",
+    "EQUAL": "`=`",
+    "COMMA": "`,`",
+    "COLON": "`:`",
+    "DOT": "`.`",
+    "COMPARE": "a comparison such as `==`",
+    "ADD": "`+` or `-`",
+    "MUL": "`*`, `/` or `%`",
+    "MINUS": "`-`",
+    "PLUS": "`+`",
+    "CIRCUMFLEX": "`^`",
+    "__ANON_0": "`..`",
+    "$END": "the end of the file",
+}
+
+# Tokens tried, in order, as a one-token insertion before the unexpected token.
+INSERTIONS = (("EQUAL", "="), ("COMMA", ","), ("RPAR", ")"), ("RSQB", "]"))
+NUMBERS = ("INT", "FLOAT")
+WORD_BEFORE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*$")
+
+
+class Recovery:
+    """Collects one diagnostic per slip while the parser repairs and continues."""
+
+    def __init__(self, text: str, file: str):
+        self.text, self.file = text, file
+        self.diagnostics: list[Diagnostic] = []
+        self._skipped_lines: set[int] = set()
+
+    def on_error(self, exc: lark.UnexpectedInput) -> bool:
+        if isinstance(exc, lark.UnexpectedCharacters):
+            self._report(self._unexpected_character(exc))
+            return True
+        if not isinstance(exc, lark.UnexpectedToken):
+            return False
+        if exc.token.type == "$END":
+            self._report(self._end_of_file(exc))
+            return False
+
+        parser, token = exc.interactive_parser, exc.token
+        repaired = self._repair(parser, token)
+        if repaired is not None:
+            diagnostic, fed = repaired
+            self._report(diagnostic, echo_possible=False)
+            for extra in fed:
+                parser.feed_token(extra)
+            return True
+
+        # No one-token repair: report, then stand in a value where one is missing or skip
+        # the token, so that parsing goes on to find later, independent slips.
+        self._report(self._unexpected_token(exc))
+        placeholder = Token.new_borrow_pos("INT", "0", token)
+        if "INT" in parser.accepts() and _accepts_after(parser, [placeholder], token):
+            parser.feed_token(placeholder)
+            parser.feed_token(token)
+        return True
+
+    # Repairs.
+
+    def _repair(self, parser, token: Token):
+        accepted = parser.accepts()
+        if token.type == "EQUAL" and "COMPARE" in accepted:
+            compare = Token.new_borrow_pos("COMPARE", "==", token)
+            if _accepts_after(parser, [compare], None):
+                return self._labelled(token, "`=` sets a field; compare with `==`",
+                                      "write `==` here"), [compare]
+
+        for terminal, text in INSERTIONS:
+            if terminal not in accepted:
+                continue
+            inserted = Token.new_borrow_pos(terminal, text, token)
+            if _accepts_after(parser, [inserted], token):
+                return self._insertion(terminal, token), [inserted, token]
+        return None
+
+    def _insertion(self, terminal: str, token: Token) -> Diagnostic:
+        if terminal == "EQUAL":
+            field = self._word_before(token)
+            return self._labelled(token, f"missing `=` between `{field}` and its value",
+                                  f"add `=`: `{field} = {token}`")
+        if terminal == "COMMA":
+            return self._labelled(token, f"missing `,` before `{token}`",
+                                  "separate list items and arguments with `,`")
+        closing = TOKEN_WORDS[terminal]
+        return self._labelled(token, f"missing {closing} before `{token}`", f"add {closing}")
+
+    def _word_before(self, token: Token) -> str:
+        match = WORD_BEFORE.search(self.text, 0, token.start_pos)
+        return match.group(1) if match else "the field"
+
+    # Diagnostics.
+
+    def _labelled(self, token: Token, message: str, hint: str) -> Diagnostic:
+        return Diagnostic("E0001", f"syntax error: {message}", _token_span(self.file, token), hint=hint)
+
+    def _unexpected_token(self, exc: lark.UnexpectedToken) -> Diagnostic:
+        token = exc.token
+        expected = describe_expected(exc.interactive_parser.accepts())
+        return Diagnostic("E0001", f"syntax error: unexpected `{token}`", _token_span(self.file, token),
+                          hint=f"expected {expected}" if expected else None)
+
+    def _unexpected_character(self, exc: lark.UnexpectedCharacters) -> Diagnostic:
+        span = Span(self.file, exc.line, exc.column, exc.line, exc.column + 1)
+        hint = "strings use double quotes" if exc.char == "'" else None
+        return Diagnostic("E0001", f"syntax error: unexpected character `{exc.char}`", span, hint=hint)
+
+    def _end_of_file(self, exc: lark.UnexpectedToken) -> Diagnostic:
+        span = end_of_text(self.text, self.file)
+        accepted = exc.interactive_parser.accepts()
+        opening = unclosed_brace(self.text)
+        if "RBRACE" in accepted and opening is None and self.diagnostics:
+            return None  # the braces balance: an echo of a skipped `}`
+        if "RBRACE" in accepted:
+            notes = (f"the `{{` at {self.file}:{opening[0]}:{opening[1]} is still open",) if opening else ()
+            return Diagnostic("E0001", "syntax error: unexpected end of file: a `{` is not closed", span,
+                              hint="add the missing `}`", notes=notes)
+        expected = describe_expected(accepted)
+        return Diagnostic("E0001", "syntax error: unexpected end of file", span,
+                          hint=f"expected {expected}" if expected else None)
+
+    def report_glued_numbers(self, tokens: list[Token]):
+        """Report `2d` (a number written directly before a name) before parsing starts."""
+        for previous, token in zip(tokens, tokens[1:]):
+            if previous.type in NUMBERS and token.type == "NAME" and previous.end_pos == token.start_pos:
+                span = Span(self.file, previous.line, previous.column, token.end_line, token.end_column)
+                self._report(Diagnostic("E0001", f"syntax error: `{previous}{token}` is not a number or a name",
+                                        span, hint=_glued_hint(str(previous), str(token))))
+
+    def _report(self, diagnostic: Diagnostic | None, echo_possible: bool = True):
+        if diagnostic is None:
+            return
+        # After a repair the parser is in step with the text, so the next error is a new
+        # slip; after a skip, errors on the same line are usually echoes of the first.
+        line = diagnostic.span.line if diagnostic.span else 0
+        if echo_possible and line in self._skipped_lines:
+            return
+        if echo_possible:
+            self._skipped_lines.add(line)
+        self.diagnostics.append(diagnostic)
+
+
+# Unit spellings that are not in the closed unit table, with the unit to write instead.
+UNIT_SPELLINGS = {"d": "day", "days": "day", "hour": "h", "hours": "h", "hr": "h", "m": "min", "mins": "min",
+                  "minute": "min", "minutes": "min", "sec": "s", "secs": "s", "seconds": "s", "gb": "GB",
+                  "G": "GB", "mb": "MB", "M": "MB", "kb": "KB", "tb": "TB"}
+
+
+def _glued_hint(number: str, name: str) -> str:
+    unit = UNIT_SPELLINGS.get(name)
+    if unit is None:
+        return f"write `{number} * {name}` for a product"
+    if name == "d":
+        return f"write `{number} * d` for a product, or `{number}day` for a duration"
+    return f"write `{number}{unit}`; units are ms, s, min, h, day, KB, MB, GB and TB"
+
+
+def _accepts_after(parser, fed: list[Token], following: Token | None) -> bool:
+    """Whether the parser, after the fed tokens, accepts `following` (None: anything)."""
+    trial = parser.copy()
+    try:
+        for token in fed:
+            trial.feed_token(token)
+    except lark.UnexpectedInput:
+        return False
+    return following is None or following.type in trial.accepts()
+
+
+def describe_expected(terminals) -> str:
+    words = sorted({TOKEN_WORDS.get(t, _keyword_words(t)) for t in terminals})
+    if not words:
+        return ""
+    if len(words) == 1:
+        return words[0]
+    return "one of " + ", ".join(words)
+
+
+def _keyword_words(terminal: str) -> str:
+    # Lark names keyword terminals after the keyword itself, in upper case.
+    return f"`{terminal.lower()}`" if terminal.isalpha() else terminal
+
+
+def _token_span(file: str, token: Token) -> Span:
+    width = max(1, len(str(token)))
+    return Span(file, token.line, token.column, token.line, token.column + width)
+
+
+def end_of_text(text: str, file: str) -> Span:
+    """A one-character span just after the last non-blank character of the text."""
+    lines = text.rstrip().splitlines() or [""]
+    line, column = len(lines), len(lines[-1]) + 1
+    return Span(file, line, column, line, column + 1)
+
+
+def unclosed_brace(text: str) -> tuple[int, int] | None:
+    """The line and column of the innermost `{` left open, skipping strings and comments."""
+    stack: list[tuple[int, int]] = []
+    line, column, in_string, in_comment, escaped = 1, 0, False, False, False
+    for char in text:
+        column += 1
+        if char == "\n":
+            line, column, in_comment, in_string = line + 1, 0, False, False
+        elif in_comment:
+            continue
+        elif in_string:
+            in_string = escaped or char != '"'
+            escaped = char == "\\" and not escaped
+        elif char == '"':
+            in_string, escaped = True, False
+        elif char == "#":
+            in_comment = True
+        elif char == "{":
+            stack.append((line, column))
+        elif char == "}" and stack:
+            stack.pop()
+    return stack[-1] if stack else None
