@@ -1,4 +1,4 @@
-"""How training time grows with the number of seeds, the width and the input dimension.
+"""Training time against the number of seeds, the width and the input dimension.
 
 Run by bench.py in a child process, because the host device count must be set before jax
 is imported. Each case is benchmarks/reference.wall with `--set` overrides, planned by

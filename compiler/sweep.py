@@ -168,9 +168,7 @@ def _filter(points: list[Point], block: ast.Block, scope: Scope) -> list[Point]:
         return points
     kept = []
     for point in points:
-        inner = scope.child("where")
-        for axis, value in point.items():
-            inner.bind(axis, value)
+        inner = scope.child_rebinding_lazy("where", point)
         if all(_holds(c, inner) for c in conditions):
             kept.append(point)
     return kept

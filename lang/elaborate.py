@@ -43,6 +43,8 @@ class ExperimentSpec:
 
     @property
     def doc(self) -> str:
+        # NOTE: only a plain string literal is returned; an interpolated `doc` ("${...}") is
+        # accepted by the checker but returns "", because it is not evaluated here.
         for attribute in self.block.attributes():
             if attribute.name == "doc" and isinstance(attribute.value, ast.Literal):
                 return str(attribute.value.value)

@@ -65,11 +65,25 @@ class Scope:
     def child(self, label: str = "") -> "Scope":
         return Scope(self, self.evaluator, label)
 
+    def child_rebinding_lazy(self, label: str, values: dict) -> "Scope":
+        """Bind `values` in a child scope, with this scope's lazy bindings evaluated afresh
+        there, so a `let` that reads a sweep axis sees the axis value of each point."""
+        inner = self.child(label)
+        for name, value in values.items():
+            inner.bind(name, value)
+        for name, value in self.bindings.items():
+            if isinstance(value, _Lazy) and name not in values:
+                inner.bind_lazy(name, value.expr, self.spans.get(name), scope=inner)
+        return inner
+
     def lookup(self, name: str, span: Span):
         scope = self
         while scope is not None:
             if name in scope.bindings:
-                return scope.force(name, span)
+                # Inside its own definition a name means the enclosing one, so a field can
+                # read the sweep axis of the same name: `alpha = alpha`.
+                if not self.evaluator.is_innermost(scope.bindings[name]):
+                    return scope.force(name, span)
             scope = scope.parent
         return self.evaluator.lookup_global(name, span, self)
 
@@ -82,9 +96,12 @@ class Scope:
                         hint="break the cycle by writing one of the values directly")
         if value.state == "pending":
             value.state = "busy"
+            evaluator = value.scope.evaluator
+            evaluator.evaluating.append(value)
             try:
-                value.value = value.scope.evaluator.eval(value.expr, value.scope)
+                value.value = evaluator.eval(value.expr, value.scope)
             finally:
+                evaluator.evaluating.pop()
                 value.state = "pending" if value.state == "busy" else value.state
             value.state = "done"
         return value.value
@@ -126,6 +143,10 @@ class Evaluator:
 
     def __init__(self, builtins: dict[str, Builtin]):
         self.builtins = builtins
+        self.evaluating: list[_Lazy] = []  # lazy bindings being evaluated, innermost last
+
+    def is_innermost(self, binding) -> bool:
+        return bool(self.evaluating) and self.evaluating[-1] is binding
 
     def root(self) -> Scope:
         return Scope(None, self, "file")

@@ -16,6 +16,15 @@ from .diagnostics import Span, error
 from .parser import parse_expression
 
 
+def override_sources(overrides: list[str]) -> dict[str, str]:
+    """The text of each override under the file name its diagnostics use, for rendering."""
+    return {_origin(number): text for number, text in enumerate(overrides, start=1)}
+
+
+def _origin(number: int) -> str:
+    return f"--set #{number}"
+
+
 def apply_overrides(file: ast.File, overrides: list[str]) -> ast.File:
     for number, text in enumerate(overrides, start=1):
         path, value = _split(text, number)
@@ -24,7 +33,7 @@ def apply_overrides(file: ast.File, overrides: list[str]) -> ast.File:
 
 
 def _split(text: str, number: int) -> tuple[list[str], ast.Node]:
-    origin = f"--set #{number}"
+    origin = _origin(number)
     path, equals, value = text.partition("=")
     if not equals or not path.strip() or not value.strip():
         raise error("E0114", f"invalid override `{text}`", Span(origin, 1, 1, 1, len(text) + 1),

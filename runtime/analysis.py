@@ -83,8 +83,8 @@ def run_values(spec, run: Run, scalars: dict, expressions: dict[str, ast.Node]) 
 
 @dataclasses.dataclass
 class MeanResult:
-    """Mean of y over the selected runs with a bootstrap interval resampling runs; for
-    `fraction`, y is true or false and the mean is the fraction of runs where it holds."""
+    """Mean of y over the selected runs, with a bootstrap interval that resamples runs.
+    For `fraction`, y is true or false, so the mean is the fraction of runs where it is true."""
 
     mean: float
     interval: tuple[float, float]
@@ -158,7 +158,7 @@ def analyze_power_law(plan: Plan, block: ast.Block, call: ast.Call, results: dic
 
 
 def result_bindings(result, predicted: float | None) -> dict:
-    """The names an `expect` sees for one analysis result."""
+    """Map the names an `expect` may use to the values of one analysis result."""
     if isinstance(result, MeanResult):
         return {"mean": result.mean, "mean_low": result.interval[0], "mean_high": result.interval[1],
                 "runs": len(result.values)}

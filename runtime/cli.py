@@ -42,9 +42,9 @@ def main(argv: list[str] | None = None) -> int:
         argv.insert(0, "run")
     args = _parser().parse_args(argv)
     _configure_logging()
-    if args.command == "run":
-        _configure_devices(args.devices)
     try:
+        if args.command == "run":
+            _configure_devices(args.devices)
         return args.handler(args)
     except SpecError as exc:
         _print_diagnostics(exc.diagnostics, args)
@@ -128,7 +128,9 @@ def _print_diagnostics(diagnostics, args):
         print(json.dumps([d.to_json() for d in diagnostics], indent=2))
     else:
         errors = sum(1 for d in diagnostics if d.severity == "error")
-        print(render_all(diagnostics), file=sys.stderr)
+        from wall.lang.overrides import override_sources
+
+        print(render_all(diagnostics, override_sources(getattr(args, "overrides", []))), file=sys.stderr)
         if errors:
             print(f"\n{errors} error(s); nothing was trained.", file=sys.stderr)
 

@@ -13,11 +13,16 @@ import os
 import sys
 from pathlib import Path
 
+from wall.lang.diagnostics import WallError
+
 logger = logging.getLogger(__name__)
 
 DEVICES_ENV = "WALL_DEVICES"  # host devices to expose on a CPU; default: the usable cores
 CACHE_ENV = "WALL_CACHE_DIR"  # persistent compilation cache; "off" disables it
 HOST_DEVICE_FLAG = "--xla_force_host_platform_device_count"
+# The flag text wallc itself added. Child processes inherit XLA_FLAGS, e.g. a SLURM job
+# submitted from a login node, so they recompute the count for their own machine.
+ADDED_FLAG_ENV = "WALL_ADDED_XLA_FLAG"
 
 
 def usable_cores() -> int:
@@ -34,25 +39,45 @@ def configure_host_devices(count: int | None = None) -> int | None:
     user put in XLA_FLAGS wins, and once jax is imported the flag no longer takes effect.
     """
     flags = os.environ.get("XLA_FLAGS", "")
+    added = os.environ.get(ADDED_FLAG_ENV)
+    if added and added in flags.split() and not _jax_imported():
+        flags = " ".join(flag for flag in flags.split() if flag != added)
     if HOST_DEVICE_FLAG in flags:
         logger.debug("XLA_FLAGS already sets %s; leaving it", HOST_DEVICE_FLAG)
         return _flag_value(flags)
-    if "jax" in sys.modules:
+    if _jax_imported():
         logger.debug("jax is already imported, so the host device count stays as it is")
         return None
 
     if count is None:
-        count = int(os.environ.get(DEVICES_ENV) or usable_cores())
+        count = _count_from_environment()
+    if count is None:
+        count = usable_cores()
     if count < 1:
-        raise ValueError(f"the device count must be at least 1, not {count}")
+        raise WallError(f"the device count must be at least 1, not {count}")
     os.environ["XLA_FLAGS"] = f"{flags} {HOST_DEVICE_FLAG}={count}".strip()
+    os.environ[ADDED_FLAG_ENV] = f"{HOST_DEVICE_FLAG}={count}"
     return count
+
+
+def _count_from_environment() -> int | None:
+    text = os.environ.get(DEVICES_ENV, "").strip()
+    if not text:
+        return None
+    if not text.isdigit():
+        raise WallError(f"{DEVICES_ENV}={text!r} is not a device count; set it to a whole number such as 2, "
+                        "or unset it to use every usable core")
+    return int(text)
+
+
+def _jax_imported() -> bool:
+    return "jax" in sys.modules
 
 
 def planned_device_count() -> int:
     """The CPU host device count `wallc` will use, found without importing jax."""
     flagged = _flag_value(os.environ.get("XLA_FLAGS", ""))
-    return flagged or int(os.environ.get(DEVICES_ENV) or usable_cores())
+    return flagged or _count_from_environment() or usable_cores()
 
 
 def _flag_value(flags: str) -> int | None:

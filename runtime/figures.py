@@ -95,9 +95,9 @@ def _panel_grid(count: int, width_in: float = 3.6, height_in: float = 2.8):
 
 
 def coefficient_figure(panels: list[dict]) -> str:
-    """One panel per group of runs: the median over seeds of each target coefficient
-    E[f_net chi_S] against samples, the target values dashed, and the median learning
-    time of each term (first reaching the fraction of its target) marked on the axis."""
+    """Plot each target coefficient E[f_net chi_S] against samples, one panel per group of
+    runs, as the median over seeds. Target values are dashed, and a dotted line marks the
+    median step at which each term first reaches the declared fraction of its target."""
     figure, axes_list = _panel_grid(len(panels))
     for axes, panel in zip(axes_list, panels):
         samples = panel["steps"] * panel["batch"]
@@ -119,8 +119,9 @@ def coefficient_figure(panels: list[dict]) -> str:
 
 
 def grouped_loss_figure(panels: list[dict], threshold: float | None) -> str:
-    """Loss curves on log axes, one panel per value of the first grouping axis, so curves
-    of different targets are not drawn over each other; plateaus are shaded."""
+    """Plot loss curves with one panel per setting of the axes other than d, so curves of
+    different targets are not drawn over each other. Detected plateaus are drawn as
+    thick translucent segments."""
     figure, axes_list = _panel_grid(len(panels), 4.2, 3.2)
     for axes, panel in zip(axes_list, panels):
         colors = plt.cm.viridis(np.linspace(0, 0.9, max(1, len(panel["curves"]))))
@@ -172,7 +173,7 @@ def weight_change_figure(panels: list[dict]) -> str:
 
 
 def mean_figure(values: list[tuple[float, str]], mean: float, interval: tuple[float, float], label: str) -> str:
-    """Every selected run's value with the mean and its interval."""
+    """Plot every selected run's value with the mean and its interval."""
     figure, axes = plt.subplots(figsize=(4.5, 1.6))
     ys = [y for y, _ in values if math.isfinite(y)]
     jitter = np.random.default_rng(0).uniform(-0.15, 0.15, len(ys))
@@ -188,8 +189,8 @@ def mean_figure(values: list[tuple[float, str]], mean: float, interval: tuple[fl
 
 
 def power_law_overlay(named_fits: list[tuple[str, PowerLawFit]], x_label: str, y_label: str) -> str:
-    """The medians and fitted lines of several power-law analyses on one log-log plot, so
-    their slopes can be compared at a glance."""
+    """Plot the medians and fitted lines of several power-law analyses on one log-log
+    plot, so their slopes can be compared at a glance."""
     figure, axes = plt.subplots(figsize=(5.5, 4))
     colors = plt.cm.tab10(np.arange(len(named_fits)) % 10)
     for color, (name, fit) in zip(colors, named_fits):

@@ -78,3 +78,28 @@ def test_programs_group_seeds_of_one_d(write_spec):
     assert len(plan.programs) == 2
     assert [len(p.runs) for p in plan.programs] == [3, 3]
     assert {r.point["d"] for r in plan.programs[0].runs} == {4}
+
+
+def test_where_sees_lets_of_axes(write_spec):
+    spec = BASE.replace("let w = 16", "let w = 16  let budget = d * seed")
+    plan = build_plans(write_spec(spec.format(sweep="grid { d = [4, 8]  seed = 0..2  where budget < 9 }")))[0]
+    assert [(r.point["d"], r.point["seed"]) for r in plan.runs] == [(4, 0), (4, 1), (4, 2), (8, 0), (8, 1)]
+
+
+def test_broken_sub_sweep_does_not_hide_others(write_spec):
+    with pytest.raises(SpecError) as caught:
+        plan_for(write_spec, "zip { d = [4, 8]  seed = [1] }  grid { d = [4]  seed = [wrong] }")
+    assert sorted(d.code for d in caught.value.diagnostics) == ["E0302", "E0402"]
+
+
+def test_field_may_read_axis_of_same_name(write_spec):
+    text = BASE.format(sweep="grid { d = [4]  width = [8, 16] }").replace("width = w", "width = width")
+    plan = build_plans(write_spec(text))[0]
+    assert [r.config.model.width for r in plan.runs] == [8, 16]
+
+
+def test_mutual_definitions_are_a_cycle(write_spec):
+    text = BASE.format(sweep="grid { d = [4] }").replace("let w = 16", "let w = v\n  let v = w")
+    with pytest.raises(SpecError) as caught:
+        build_plans(write_spec(text))
+    assert caught.value.diagnostics[0].code == "E0301"

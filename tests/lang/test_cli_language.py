@@ -36,7 +36,8 @@ def test_plan_with_set(write_spec, capsys):
     path = write_spec(SPEC)
     assert main(["plan", str(path), "--set", "sweep.grid.d=[4, 8, 16]", "--set", "model.width=8"]) == 0
     output = capsys.readouterr().out
-    assert "3 runs" in output and "width=8" in output
+    assert "3 runs" in output
+    assert "width=8" in output
 
 
 def test_fmt_check_and_rewrite(write_spec, capsys):
@@ -58,3 +59,10 @@ def test_explain_known_and_unknown_codes(capsys):
     assert main(["explain", "E0121"]) == 0
     assert "override" in capsys.readouterr().out
     assert main(["explain", "E9999"]) == 2
+
+
+def test_set_error_shows_the_override(write_spec, capsys):
+    assert main(["check", str(write_spec(SPEC)), "--set", "nothing.width=1"]) == 1
+    error = capsys.readouterr().err
+    assert "--> --set #1:1:15" in error
+    assert "1 | nothing.width=1" in error

@@ -25,7 +25,10 @@ def test_language_reference_lists_every_field():
     text = (ROOT / "docs" / "language.md").read_text()
     for kind, entry in {**schema.SINGLE_BLOCKS, **schema.REPEATED_BLOCKS}.items():
         assert f"### `{kind}`" in text
-        models = entry.values() if isinstance(entry, dict) else [entry] if entry else []
+        if isinstance(entry, dict):
+            models = list(entry.values())
+        else:
+            models = [entry] if entry else []
         for model in models:
             for field in model.model_fields:
                 assert f"| `{field}` |" in text, (kind, field)
@@ -69,7 +72,8 @@ def test_lexer_token_classes():
 
 def test_highlight_html_marks_keywords():
     html = highlight_html("assert leap(f) == 2\n")
-    assert 'class="wall-source"' in html and ">assert<" in html
+    assert 'class="wall-source"' in html
+    assert ">assert<" in html
 
 
 def test_textmate_grammar_patterns_compile():
@@ -92,3 +96,45 @@ def test_textmate_grammar_patterns_compile():
         re.compile(pattern)
     included = set(re.findall(r'"#([a-z-]+)"', json.dumps(grammar)))
     assert included <= set(grammar["repository"])
+
+
+def wall_examples() -> list[str]:
+    text = (ROOT / "docs" / "language.md").read_text()
+    return re.findall(r"^```wall\n(.*?)^```", text, re.MULTILINE | re.DOTALL)
+
+
+def test_reference_examples_parse():
+    from wall.lang.diagnostics import SpecError
+    from wall.lang.parser import parse_text
+
+    examples = wall_examples()
+    assert len(examples) >= 5
+    for example in examples:
+        # Fragments are members of a block; whole files parse as they are.
+        try:
+            parse_text(example, "example.wall")
+        except SpecError:
+            parse_text("experiment fragment {\n" + example + "\n}\n", "example.wall")
+
+
+def test_first_reference_example_plans(tmp_path):
+    from wall.compiler.plan import build_plans
+
+    path = tmp_path / "example.wall"
+    path.write_text(wall_examples()[0])
+    assert len(build_plans(path)[0].runs) == 24
+
+
+def test_import_example_plans(tmp_path):
+    from wall.compiler.plan import build_plans
+
+    common, experiment = [e for e in wall_examples() if "common" in e][:2]
+    (tmp_path / "common.wall").write_text(common)
+    body = wall_examples()[0].split("experiment leap2 {", 1)[1]
+    body = body.replace('  model mlp2 { width = 512  activation = "relu" }\n', "")
+    body = body.replace("  train { lr = 12.8 / d  batch = 16  steps = 16 * d }\n", "")
+    (tmp_path / "wide.wall").write_text(experiment.replace(
+        "  # target, parametrization, sweep and measurements as in any experiment\n}", body))
+    runs = build_plans(tmp_path / "wide.wall")[0].runs
+    assert {r.config.model.width for r in runs} == {2048}
+    assert runs[0].config.train.lr == 12.8 / 16

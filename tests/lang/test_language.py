@@ -214,7 +214,9 @@ def test_expected_tokens_use_user_words():
     with pytest.raises(SpecError) as caught:
         parse_text("experiment e { train { lr = } }", "x.wall")
     hint = caught.value.diagnostics[0].hint
-    assert "a number" in hint and "__ANON" not in hint and "LSQB" not in hint
+    assert "a number" in hint
+    assert "__ANON" not in hint
+    assert "LSQB" not in hint
 
 
 # The specs shipped with the project.

@@ -1,5 +1,5 @@
 """A first spec with five different mistakes: one `wallc check` reports all five, each at
-its place and with a hint or note that says what to do."""
+its place and with a hint or note that tells the user what to change."""
 
 from __future__ import annotations
 

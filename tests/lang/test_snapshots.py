@@ -1,4 +1,4 @@
-"""Rendered diagnostics, pinned as text: the exact shape a user sees."""
+"""Rendered diagnostics, pinned as text: the exact output shown to a user."""
 
 from __future__ import annotations
 

@@ -101,8 +101,8 @@ def test_layerwise_training_moves_only_the_scheduled_layer(write_spec):
 
 def test_erm_repeats_the_training_set(write_spec):
     block, lr = PARAMETRIZATIONS["standard"]
-    # With a training set of one batch every step sees the same samples, so the runs
-    # differ from online ones; with more steps than samples / batch it keeps training.
+    # With a training set of one batch, every step trains on the same samples, so the
+    # runs differ from online ones. Steps beyond the first epoch reuse the set.
     _, erm = train(write_spec, spec_text(ARCHITECTURES["mlp2"], block, lr, "samples = 16"))
     _, online = train(write_spec, spec_text(ARCHITECTURES["mlp2"], block, lr))
     assert not np.allclose(erm.test_loss[:, -1], online.test_loss[:, -1])

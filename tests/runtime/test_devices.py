@@ -11,6 +11,7 @@ import textwrap
 
 import pytest
 
+from wall.lang.diagnostics import WallError
 from wall.runtime import devices
 from wall.runtime.devices import HOST_DEVICE_FLAG, configure_host_devices, padded_run_count
 
@@ -55,9 +56,18 @@ def test_padded_run_count(runs, count, expected):
 
 
 def test_user_flag_is_kept(monkeypatch):
+    monkeypatch.delenv(devices.ADDED_FLAG_ENV, raising=False)
     monkeypatch.setenv("XLA_FLAGS", f"{HOST_DEVICE_FLAG}=3 --xla_cpu_enable_fast_math=false")
     assert configure_host_devices(2) == 3
     assert os.environ["XLA_FLAGS"] == f"{HOST_DEVICE_FLAG}=3 --xla_cpu_enable_fast_math=false"
+
+
+def test_inherited_wallc_flag_is_recomputed(monkeypatch):
+    monkeypatch.setattr(devices, "_jax_imported", lambda: False)  # as in a fresh process
+    monkeypatch.setenv("XLA_FLAGS", f"--xla_cpu_enable_fast_math=false {HOST_DEVICE_FLAG}=2")
+    monkeypatch.setenv(devices.ADDED_FLAG_ENV, f"{HOST_DEVICE_FLAG}=2")
+    assert configure_host_devices(5) == 5
+    assert os.environ["XLA_FLAGS"] == f"--xla_cpu_enable_fast_math=false {HOST_DEVICE_FLAG}=5"
 
 
 def test_no_flag_once_jax_is_imported(monkeypatch):
@@ -66,6 +76,17 @@ def test_no_flag_once_jax_is_imported(monkeypatch):
     monkeypatch.setenv("XLA_FLAGS", "--xla_cpu_enable_fast_math=false")
     assert configure_host_devices(2) is None
     assert os.environ["XLA_FLAGS"] == "--xla_cpu_enable_fast_math=false"
+
+
+@pytest.mark.parametrize("text", ["two", "-1", "0"])
+def test_invalid_device_count_is_an_error(monkeypatch, text):
+    monkeypatch.setattr(devices, "_jax_imported", lambda: False)
+    monkeypatch.delenv("XLA_FLAGS", raising=False)
+    monkeypatch.delenv(devices.ADDED_FLAG_ENV, raising=False)
+    monkeypatch.setenv(devices.DEVICES_ENV, text)
+    with pytest.raises(WallError, match=devices.DEVICES_ENV if text != "0" else "at least 1"):
+        configure_host_devices()
+    assert "XLA_FLAGS" not in os.environ
 
 
 def test_cache_can_be_turned_off(monkeypatch):

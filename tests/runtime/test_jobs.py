@@ -25,7 +25,7 @@ experiment jobs {
   train { lr = LR  batch = 8  steps = 20 }
   sweep { grid { seed = 0..1  w = [16, WIDE] } }
   measure test_loss { every = 10  samples = 64 }
-  resources { partition = "debug"  time = 90min  mem = 2GB  cpus = 1  extra = ["constraint=a100", "exclusive"] }
+  resources { partition = "debug"  time = 90min  mem = 2GB  cpus = 1  programs_per_task = 2  extra = ["constraint=a100", "exclusive"] }
 }
 """
 
@@ -42,10 +42,11 @@ def test_debug_executor_trains_through_the_job_path(write_spec, tmp_path):
     assert [r["state"] for r in run_states(store.folder)] == ["done"] * 4
     record = json.loads((folder / "submission.json").read_text())
     assert record["executor"] == "debug"
-    assert len(record["tasks"]) == 2
+    assert len(record["tasks"]) == 1  # both programs packed into one task
+    assert len(record["tasks"][0]["programs"]) == 2
     result = store.read_result(plan.runs[0].id)
     assert result["job"]["executor"] == "debug"
-    assert result["job"]["task"] in (0, 1)
+    assert result["job"]["task"] == 0
 
     # Nothing is left to do the second time.
     assert run_debug(plan, store, resolve_resources(plan, profile={})) == (None, 0)
