@@ -132,7 +132,7 @@ def grouped_loss_figure(panels: list[dict], threshold: float | None) -> str:
             axes.fill_between(samples, *np.nanpercentile(losses, [25, 75], axis=0), color=color, alpha=0.2)
             for start, end, level in curve.get("plateaus", []):
                 axes.plot([max(start, 1) * curve["batch"], end * curve["batch"]], [level, level],
-                          color=color, linewidth=4, alpha=0.35, solid_capstyle="butt")
+                          color=color, linewidth=10, alpha=0.3, solid_capstyle="butt")
         if threshold is not None:
             axes.axhline(threshold, color="gray", linestyle=":", label=f"threshold {threshold:g}")
         # Plateaus are stretches of linear time; a log time axis would squeeze the late ones.

@@ -280,10 +280,39 @@ def _weight_change(model, initial_weights, top: int):
     padded) and its Frobenius norm."""
     singular, norms = [], []
     for w, w0 in zip(model.weights, initial_weights):
-        values = jnp.linalg.svd(w - w0, compute_uv=False)
-        singular.append(jnp.pad(values, (0, max(0, top - values.shape[0])))[:top])
+        singular.append(_top_singular_values(w - w0, top))
         norms.append(jnp.sqrt(jnp.sum((w - w0) ** 2)))
     return jnp.stack(singular), jnp.stack(norms)
+
+
+def _top_singular_values(matrix, top: int, iterations: int = 40):
+    """The `top` largest singular values of a matrix, by power iteration with deflation on
+    its smaller Gram matrix.
+
+    Plain matrix products instead of `jnp.linalg.svd`: the LAPACK call of the SVD hung
+    (threads idle on a lock) inside the vmapped, sharded training program at width 512,
+    while it ran at small sizes. Values of nearly equal singular values are accurate; their
+    directions mix, which these measurements do not use.
+    """
+    gram = matrix.T @ matrix if matrix.shape[0] >= matrix.shape[1] else matrix @ matrix.T
+    size = gram.shape[0]
+    start = 1.0 + jnp.arange(size, dtype=gram.dtype) / size  # not orthogonal to a generic top vector
+    start = start / jnp.linalg.norm(start)
+
+    def power_iteration(deflated):
+        def step(vector, _):
+            image = deflated @ vector
+            return image / (jnp.linalg.norm(image) + 1e-30), None
+
+        return jax.lax.scan(step, start, None, length=iterations)[0]
+
+    values = []
+    for _ in range(top):
+        vector = power_iteration(gram)
+        eigenvalue = jnp.maximum(vector @ gram @ vector, 0.0)
+        values.append(jnp.sqrt(eigenvalue))
+        gram = gram - eigenvalue * jnp.outer(vector, vector)
+    return jnp.stack(values)
 
 
 def _logged_loss(config):
