@@ -60,7 +60,7 @@ class Plan:
     warnings: list[Diagnostic]
 
     def theory_summary(self) -> list[dict]:
-        """One entry per distinct target: its expansion, leap, MSP and predicted exponent."""
+        """Summarise each distinct target: its expansion, leap, MSP and predicted exponent."""
         summaries, seen = [], set()
         for run in self.runs:
             target = run.config.target

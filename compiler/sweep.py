@@ -126,7 +126,7 @@ def _grid(block: ast.Block, scope: Scope) -> list[Point]:
 def _zip(block: ast.Block, scope: Scope) -> list[Point]:
     axes = [(m, _axis_values(m, scope)) for m in block.attributes()]
     for nested in block.blocks():
-        raise error("E0402", "a `zip` holds only axes, not nested blocks", nested.kind_span,
+        raise error("E0402", "a `zip` may contain only axes, not nested blocks", nested.kind_span,
                     hint="put the `zip` inside a `grid` instead")
     if not axes:
         return []

@@ -270,7 +270,7 @@ def _report(args) -> int:
     folder = Path(args.results)
     spec = folder / "spec.wall"
     if not spec.exists():
-        raise WallError(f"{folder} holds no spec.wall, so it is not a results folder of wallc; "
+        raise WallError(f"{folder} contains no spec.wall, so it is not a wallc results folder; "
                         "pass the folder of one experiment, e.g. runs/leap2")
     for plan in build_plans(spec):
         summary = write_summary_and_report(plan, ExperimentStore.at(folder))

@@ -158,7 +158,7 @@ def growth_exponent(steps: np.ndarray, curve: np.ndarray, start_fraction: float)
 
 
 def run_measurements(result: ProgramResult, index: int, config) -> dict:
-    """All scalar measurements of run `index` of a program."""
+    """Compute every scalar measurement of run `index` of a program."""
     loss = result.test_loss[index]
     finite = np.isfinite(loss)
     scalars = {
@@ -191,7 +191,7 @@ def run_measurements(result: ProgramResult, index: int, config) -> dict:
 
 
 def all_learned(config, losses: np.ndarray) -> bool:
-    """Whether every run has crossed every `stop = true` threshold (for early stopping)."""
+    """Check whether every run has crossed every `stop = true` threshold (for early stopping)."""
     thresholds = [m.below for kind, m in config.measures.values() if kind == "samples_to_learn" and m.stop]
     if not thresholds:
         return False

@@ -31,7 +31,7 @@ HOST_SYNCS = 40  # chunks per program: often enough for progress and checkpoints
 
 
 def run_key(run_id: str) -> jax.Array:
-    """The root random key of a run, derived from its id alone, so a run's numbers do not
+    """Derive the root random key of a run from its id alone, so a run's numbers do not
     depend on which other runs share its program."""
     return jax.random.PRNGKey(int(run_id[:8], 16))
 

@@ -1,4 +1,4 @@
-"""What produced a result: spec hash, code version, library versions, executor."""
+"""Provenance of a result: spec hash, code version, library versions, executor."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ LIBRARIES = ("jax", "jaxlib", "equinox", "optax", "numpy", "lark", "pydantic", "
 
 
 def code_version() -> dict:
-    """The git commit of the installed wall sources and whether the tree was dirty."""
+    """Read the git commit of the installed wall sources and whether the tree was dirty."""
     source = Path(__file__).resolve().parent.parent
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=source, capture_output=True,

@@ -4,9 +4,9 @@ Layout (documented in docs/results.md):
     ROOT/EXPERIMENT/spec.wall, plan.json, provenance.json, summary.json, report.html
     ROOT/EXPERIMENT/runs/RUN_ID/metrics.npz, result.json
 
-A run is done exactly when its result.json exists and names its own id; result.json is
-written after metrics.npz, and every file is written to a temporary name and renamed,
-so a killed process never leaves a half-written file that a later step trusts.
+A run is done exactly when its result.json exists and names its own id. result.json is
+written after metrics.npz, and every file is written to a temporary name and renamed, so
+a killed process never leaves a half-written file that a later step trusts.
 """
 
 from __future__ import annotations
