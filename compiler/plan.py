@@ -95,14 +95,31 @@ class Plan:
         }
 
 
-def build_plans(path: str | Path, overrides: list[str] = ()) -> list[Plan]:
-    """Parse, check and plan every experiment of a spec file, with `--set` overrides applied."""
+OVERRIDE_MARK = "\n# --set "
+
+
+def recorded_overrides(source: str) -> list[str]:
+    """The `--set` overrides a results folder's spec.wall records at its end."""
+    if OVERRIDE_MARK not in source:
+        return []
+    return [text.strip() for text in source.split(OVERRIDE_MARK)[1:]]
+
+
+def build_plans(path: str | Path, overrides: list[str] = (), replay_recorded: bool = False) -> list[Plan]:
+    """Parse, check and plan every experiment of a spec file, with `--set` overrides applied.
+
+    With `replay_recorded`, the overrides recorded at the end of a stored spec.wall are
+    applied again, so a results folder rebuilds the plan that was run.
+    """
     source = Path(path).read_text() if Path(path).exists() else None
     syntax_tree = parse_file(path) if source is None else parse_text(source, str(path))
-    if overrides:
+    if replay_recorded and source is not None and recorded_overrides(source):
+        # The source already carries the override lines, so the spec hash stays the same.
+        syntax_tree = apply_overrides(syntax_tree, recorded_overrides(source))
+    elif overrides:
         syntax_tree = apply_overrides(syntax_tree, list(overrides))
         # The overrides are part of what was run, so they are part of the spec's identity.
-        source += "".join(f"\n# --set {text}" for text in overrides)
+        source += "".join(f"{OVERRIDE_MARK}{text}" for text in overrides)
     specs, problems = elaborate_with_problems(syntax_tree)
     if any(p.code not in RECOVERABLE for p in problems):
         raise SpecError(problems)

@@ -29,10 +29,11 @@ class PowerLawFit:
     r2: float
     xs: list[float]
     medians: list[float]
-    points: list[tuple[float, float, str]]  # (x, y, run id); y is inf when censored
+    points: list[tuple[float, float, str]]  # (x, y, run id); y is inf when censored, NaN when diverged
     censored_runs: int
     censored_replicates: float  # fraction of bootstrap resamples with a censored median
     undetermined: str | None  # why no exponent could be fitted, if so
+    diverged_runs: int = 0  # runs left out because their loss became NaN or inf
 
 
 def fit_power_law(xs: np.ndarray, ys: np.ndarray) -> tuple[float, float, float]:
@@ -60,7 +61,8 @@ def bootstrap_power_law(x_values: list[float], groups: list[np.ndarray], resampl
     for _ in range(resamples):
         resampled = [rng.choice(g, size=g.size, replace=True) for g in groups]
         medians = _medians(resampled)
-        if not np.all(np.isfinite(medians)):
+        # A zero median has no logarithm: such a resample is left out like a censored one.
+        if not np.all(np.isfinite(medians)) or np.any(medians <= 0):
             censored += 1
             continue
         exponents.append(fit_power_law(xs, medians)[0])
@@ -130,6 +132,8 @@ def analyze_power_law(plan: Plan, block: ast.Block, call: ast.Call, results: dic
     for run, values in selected_runs(plan, call, results):
         x, y = float(values["x"]), float(values["y"])
         points.append((x, y, run.id))
+        if math.isnan(y):
+            continue  # a diverged run has no value to fit; it is counted and reported
         # Replicates are runs that differ only in the `over` axis (the seed, usually).
         key = point_key({k: v for k, v in run.point.items() if k != settings.over})
         replicate_groups.setdefault(key, (x, []))[1].append(y)
@@ -137,11 +141,16 @@ def analyze_power_law(plan: Plan, block: ast.Block, call: ast.Call, results: dic
     ordered = sorted(replicate_groups.values(), key=lambda group: group[0])
     x_values = [x for x, _ in ordered]
     groups = [np.array(ys) for _, ys in ordered]
-    censored_runs = sum(1 for _, y, _ in points if not math.isfinite(y))
+    censored_runs = sum(1 for _, y, _ in points if y == math.inf)
+    diverged = [x for x, y, _ in points if math.isnan(y)]
     fit = PowerLawFit(math.nan, math.nan, (math.nan, math.nan), settings.level, math.nan, x_values,
-                      [], points, censored_runs, 0.0, None)
+                      [], points, censored_runs, 0.0, None, len(diverged))
     if len(set(x_values)) < 2:
-        fit.undetermined = "fewer than two values of x have finished runs"
+        fit.undetermined = "fewer than two values of x have finished runs that did not diverge"
+        if diverged:
+            at = ", ".join(f"{x:g}" for x in sorted(set(diverged)))
+            fit.undetermined += (f"; {len(diverged)} runs diverged (NaN or inf loss) at x = {at}, "
+                                 "so try a smaller learning rate")
         return fit
 
     medians = _medians(groups)
@@ -149,6 +158,11 @@ def analyze_power_law(plan: Plan, block: ast.Block, call: ast.Call, results: dic
     if not np.all(np.isfinite(medians)):
         bad = [f"{x:g}" for x, m in zip(x_values, medians) if not math.isfinite(m)]
         fit.undetermined = f"half or more of the runs are censored at x = {', '.join(bad)}"
+        return fit
+    if np.any(medians <= 0):
+        bad = [f"{x:g}" for x, m in zip(x_values, medians) if m <= 0]
+        fit.undetermined = (f"the median is 0 at x = {', '.join(bad)} (learned before the first log point), "
+                            "so no power law can be fitted on log axes; log more often or raise the threshold")
         return fit
     fit.exponent, fit.prefactor, fit.r2 = fit_power_law(np.array(x_values), medians)
     seed = int(plan.spec_hash[:8], 16)

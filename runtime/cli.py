@@ -14,7 +14,8 @@
 
 Exit codes: 0 success (warnings allowed); 1 a problem in a spec or its results, or
 `fmt --check` found a file that is not formatted; 2 wrong command-line usage or an
-unknown code for `explain`.
+unknown code for `explain`; 3 (run and report) everything ran but at least one `expect`
+did not hold, so scripts and CI can tell a failed prediction from a success.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from wall.lang.codes import explain
 from wall.lang.diagnostics import SpecError, WallError, render_all
 
 logger = logging.getLogger("wall")
+
+EXPECTATION_FAILED = 3
 
 COMMANDS = ("run", "check", "plan", "report", "status", "explain", "fmt")
 
@@ -52,6 +55,10 @@ def main(argv: list[str] | None = None) -> int:
     except WallError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # The reader of our output went away (e.g. `wallc plan ... | head`); that is not an error.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -205,6 +212,7 @@ def _run(args) -> int:
     times = PhaseTimes()
     with times.phase("parse_plan"):
         plans = build_plans(args.spec, args.overrides)
+    all_held = True
     for plan in plans:
         for warning in plan.warnings:
             print(render_all([warning]), file=sys.stderr)
@@ -227,9 +235,9 @@ def _run(args) -> int:
                 run_locally(plan, store, Progress())
         with times.phase("report"):
             summary = write_summary_and_report(plan, store)
-        _print_summary(summary, store)
+        all_held = _print_summary(summary, store) and all_held
     print(f"wall time {time.monotonic() - started:.1f} s ({times.describe()})")
-    return 0
+    return 0 if all_held else EXPECTATION_FAILED
 
 
 def _submit(plan, store, resources, wait: bool) -> bool:
@@ -272,10 +280,11 @@ def _report(args) -> int:
     if not spec.exists():
         raise WallError(f"{folder} contains no spec.wall, so it is not a wallc results folder; "
                         "pass the folder of one experiment, e.g. runs/leap2")
-    for plan in build_plans(spec):
+    all_held = True
+    for plan in build_plans(spec, replay_recorded=True):
         summary = write_summary_and_report(plan, ExperimentStore.at(folder))
-        _print_summary(summary, ExperimentStore.at(folder))
-    return 0
+        all_held = _print_summary(summary, ExperimentStore.at(folder)) and all_held
+    return 0 if all_held else EXPECTATION_FAILED
 
 
 def _fmt(args) -> int:
@@ -307,7 +316,9 @@ def _explain(args) -> int:
     return 0
 
 
-def _print_summary(summary: dict, store):
+def _print_summary(summary: dict, store) -> bool:
+    """Print the analyses' results; return whether every expectation held."""
+    all_held = True
     runs = summary["runs"]
     print(f"experiment {summary['experiment']}: {runs['finished']} of {runs['planned']} runs finished")
     for analysis in summary["analyses"]:
@@ -324,8 +335,10 @@ def _print_summary(summary: dict, store):
                   f"({result['level']:.0%} interval {low:.3f} to {high:.3f}, R^2 {result['r2']:.3f})")
         for expectation in analysis["expectations"]:
             mark = "held" if expectation["held"] else "did not hold"
+            all_held = all_held and expectation["held"]
             print(f"    expect {expectation['claim']}: {mark}")
     print(f"report: {os.path.abspath(store.folder / 'report.html')}")
+    return all_held
 
 
 if __name__ == "__main__":

@@ -31,13 +31,18 @@ def power_law_figure(fit: PowerLawFit, predicted: float | None, x_label: str, y_
     """Log-log plot of every run, the per-x medians, the fitted line and the predicted slope."""
     figure, axes = plt.subplots(figsize=(5.5, 4))
     finished = [(x, y) for x, y, _ in fit.points if math.isfinite(y)]
-    censored = [x for x, y, _ in fit.points if not math.isfinite(y)]
+    censored = [x for x, y, _ in fit.points if y == math.inf]
+    diverged = [x for x, y, _ in fit.points if math.isnan(y)]
     if finished:
         axes.scatter(*zip(*finished), s=14, alpha=0.5, color="tab:blue", label="runs")
     if censored:
         ceiling = max((y for _, y in finished), default=1.0) * 1.5
         axes.scatter(censored, [ceiling] * len(censored), marker="^", color="tab:red",
                      label="censored (did not learn)")
+    if diverged:
+        ceiling = max((y for _, y in finished), default=1.0) * 1.5
+        axes.scatter(diverged, [ceiling] * len(diverged), marker="x", color="tab:purple",
+                     label="diverged (NaN loss), not fitted")
     finite_medians = [(x, m) for x, m in zip(fit.xs, fit.medians) if math.isfinite(m)]
     if finite_medians:
         axes.plot(*zip(*finite_medians), "o", color="black", label="median over seeds")

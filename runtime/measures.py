@@ -16,11 +16,17 @@ def samples_to_learn(steps: np.ndarray, loss: np.ndarray, below: float, batch: i
     """Samples until the logged loss first drops below `below`: first such step times batch.
 
     A run that never gets there is censored: the value is +inf and `lower_bound` is the
-    number of samples it did see. It is never dropped or replaced by a guess.
+    number of samples it did see. It is never dropped or replaced by a guess. A run whose
+    loss became NaN or inf first diverged: its value is NaN, because raising the budget
+    would not help it and counting it as "above the budget" would bias a fit.
     """
     below_threshold = np.flatnonzero(np.isfinite(loss) & (loss < below))
+    first_crossing = below_threshold[0] if below_threshold.size else len(loss)
+    if not np.all(np.isfinite(loss[:first_crossing])):
+        step = int(steps[np.flatnonzero(~np.isfinite(loss))[0]])
+        return {"value": math.nan, "censored": False, "diverged": True, "diverged_at_step": step}
     if below_threshold.size:
-        step = int(steps[below_threshold[0]])
+        step = int(steps[first_crossing])
         return {"value": step * batch, "censored": False, "step": step}
     return {"value": math.inf, "censored": True, "lower_bound": int(steps[-1]) * batch}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import math
+import warnings
 from pathlib import Path
 
 import jinja2
@@ -38,10 +39,15 @@ def collect_results(plan: Plan, store: ExperimentStore) -> dict[str, dict]:
 def write_summary_and_report(plan: Plan, store: ExperimentStore) -> dict:
     """Analyse finished runs, write summary.json and report.html; return the summary."""
     results = collect_results(plan, store)
-    analyses = analyze_all(plan, results) if results else []
-    summary = _summary(plan, results, analyses)
+    # Diverged runs put NaN into medians and bands; that is expected and reported in the
+    # text, so numpy's warnings about it would only be noise on the terminal.
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        analyses = analyze_all(plan, results) if results else []
+        summary = _summary(plan, results, analyses)
+        report = render_report(plan, store, results, analyses, summary)
     store.write_json("summary.json", summary)
-    store.write_text("report.html", render_report(plan, store, results, analyses, summary))
+    store.write_text("report.html", report)
     return summary
 
 
@@ -249,7 +255,9 @@ def _run_rows(plan: Plan, results: dict) -> list[dict]:
             row["final"] = _format_number(read_number(measurements["final_test_loss"]))
             notes = []
             for name, value in measurements.items():
-                if isinstance(value, dict) and "censored" in value:
+                if isinstance(value, dict) and value.get("diverged"):
+                    row["learned"] = f"diverged at step {value['diverged_at_step']:,}"
+                elif isinstance(value, dict) and "censored" in value:
                     row["learned"] = (f"> {value['lower_bound']:,} (censored)" if value["censored"]
                                       else f"{int(read_number(value['value'])):,}")
                 elif isinstance(value, dict) and "plateaus" in value:

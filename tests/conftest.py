@@ -17,10 +17,10 @@ experiment tiny {
   }
   model mlp2 { width = 32 }
   parametrization mean_field {}
-  train { lr = 6.4 / d  batch = 8  steps = 60 }
+  train { lr = 3.2 / d  batch = 8  steps = 60 }
   sweep { grid { d = [8, 16]  seed = 0..1 } }
   measure test_loss { every = 20  samples = 256 }
-  measure samples_to_learn { of = test_loss  below = 0.5 }
+  measure samples_to_learn { of = test_loss  below = 0.7 }
   analyze sample_exponent {
     fit = power_law(y = samples_to_learn, x = d)
     bootstrap = 50

@@ -96,3 +96,21 @@ def test_explain_known_and_unknown_codes(capsys):
     assert main(["explain", "E0102"]) == 0
     assert "unknown field" in capsys.readouterr().out
     assert main(["explain", "E9999"]) == 2
+
+
+def test_failed_expectation_exits_three(write_spec, tiny_spec, tmp_path):
+    spec = write_spec(tiny_spec.read_text().replace("expect exponent > -100", "expect exponent > 100"),
+                      "fails.wall")
+    completed = run_cli(spec, "--out", tmp_path / "out")
+    assert completed.returncode == 3, completed.stderr
+    assert "did not hold" in completed.stdout
+
+
+def test_report_replays_recorded_overrides(tiny_spec, tmp_path):
+    out = tmp_path / "out"
+    assert run_cli(tiny_spec, "--out", out, "--set", "train.lr=3.2/d").returncode == 0
+    planned = json.loads((out / "tiny" / "plan.json").read_text())
+    assert main(["report", str(out / "tiny")]) == 0
+    summary = json.loads((out / "tiny" / "summary.json").read_text())
+    assert summary["runs"]["finished"] == len(planned["runs"]) == 4
+    assert summary["runs"]["missing"] == []

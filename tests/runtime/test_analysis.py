@@ -41,7 +41,22 @@ def test_samples_to_learn_first_crossing_times_batch():
 
 def test_samples_to_learn_censored_is_not_invented():
     steps = np.array([0, 10, 20])
-    result = samples_to_learn(steps, np.array([1.0, 0.5, np.nan]), below=0.1, batch=16)
+    result = samples_to_learn(steps, np.array([1.0, 0.5, 0.3]), below=0.1, batch=16)
     assert result["censored"] is True
     assert result["value"] == math.inf
     assert result["lower_bound"] == 320
+
+
+def test_samples_to_learn_diverged_is_not_censored():
+    steps = np.array([0, 10, 20, 30])
+    result = samples_to_learn(steps, np.array([1.0, np.nan, np.nan, np.nan]), below=0.1, batch=16)
+    assert result["diverged"] is True
+    assert result["censored"] is False
+    assert math.isnan(result["value"])
+    assert result["diverged_at_step"] == 10
+
+
+def test_samples_to_learn_divergence_after_learning_keeps_value():
+    steps = np.array([0, 10, 20])
+    result = samples_to_learn(steps, np.array([1.0, 0.05, np.nan]), below=0.1, batch=16)
+    assert result == {"value": 160, "censored": False, "step": 10}
