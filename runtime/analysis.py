@@ -207,8 +207,42 @@ def evaluate_expectations(plan: Plan, block: ast.Block, result, predicted: float
             outcomes.append({"claim": text, "held": False, "reason": exc.diagnostics[0].message})
             continue
         outcomes.append({"claim": text, "held": value is True,
-                         "reason": "" if isinstance(value, bool) else "the claim is not true or false"})
+                         "reason": "" if isinstance(value, bool) else "the claim is not true or false",
+                         "values": _values_used(claim.condition, scope)})
     return outcomes
+
+
+def _values_used(node: ast.Node, scope) -> dict[str, float]:
+    """The numbers a claim compared, by name (`exponent_low`, `leap2.exponent`), so the
+    report can show them beside the verdict."""
+    values = {}
+    for part in _walk(node):
+        if isinstance(part, (ast.Name, ast.AttributeOf)):
+            try:
+                value = EVALUATOR.eval(part, scope)
+            except SpecError:
+                continue
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                values[source_name(part)] = float(value)
+    return values
+
+
+def _walk(node: ast.Node):
+    yield node
+    for field in dataclasses.fields(node):
+        child = getattr(node, field.name)
+        children = child if isinstance(child, tuple) else (child,)
+        for item in children:
+            if isinstance(item, ast.Node) and not isinstance(item, ast.AttributeOf):
+                yield from _walk(item)
+            elif isinstance(item, ast.AttributeOf):
+                yield item
+
+
+def source_name(node: ast.Node) -> str:
+    if isinstance(node, ast.AttributeOf):
+        return f"{source_name(node.target)}.{node.name}"
+    return getattr(node, "name", "?")
 
 
 def predicted_exponent(plan: Plan, call: ast.Call, results: dict[str, dict]) -> float | None:

@@ -62,7 +62,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="wallc", description="Compile and run .wall experiment specs.")
+    parser = argparse.ArgumentParser(
+        prog="wallc", description="Compile and run .wall experiment specs.",
+        usage="wallc SPEC [--out DIR] [--submit] ...\n       wallc {run,check,plan,status,report,explain,fmt} ...",
+        epilog="`wallc SPEC` is short for `wallc run SPEC`: check, plan, train, analyse and report.")
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="check, plan, train what is missing, analyse and report (the default)")
@@ -336,7 +339,8 @@ def _print_summary(summary: dict, store) -> bool:
         for expectation in analysis["expectations"]:
             mark = "held" if expectation["held"] else "did not hold"
             all_held = all_held and expectation["held"]
-            print(f"    expect {expectation['claim']}: {mark}")
+            values = ", ".join(f"{name} = {value:.3g}" for name, value in expectation.get("values", {}).items())
+            print(f"    expect {expectation['claim']}: {mark}" + (f" ({values})" if values else ""))
     print(f"report: {os.path.abspath(store.folder / 'report.html')}")
     return all_held
 
