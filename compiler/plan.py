@@ -99,7 +99,7 @@ OVERRIDE_MARK = "\n# --set "
 
 
 def recorded_overrides(source: str) -> list[str]:
-    """The `--set` overrides a results folder's spec.wall records at its end."""
+    """Return the `--set` overrides that a results folder's spec.wall records at its end."""
     if OVERRIDE_MARK not in source:
         return []
     return [text.strip() for text in source.split(OVERRIDE_MARK)[1:]]

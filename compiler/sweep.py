@@ -146,7 +146,7 @@ def _axis_values(attribute: ast.Attribute, scope: Scope) -> list:
         raise error("E0401", f"sweep axis `{attribute.name}` has no values", attribute.value.span)
     for item in values:
         if not isinstance(item, SCALAR_TYPES):
-            raise error("E0403", f"sweep axis `{attribute.name}` holds {type_name(item)}", attribute.value.span,
+            raise error("E0403", f"sweep axis `{attribute.name}` contains {type_name(item)}", attribute.value.span,
                         hint="axis values are numbers, strings, booleans or names of blocks")
     return values
 

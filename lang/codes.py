@@ -53,7 +53,7 @@ CODES: dict[str, tuple[str, str]] = {
     "E0303": ("unknown function", "Only builtins can be called; the note lists them."),
     "E0304": ("unknown attribute", "The block has no field of that name, set or defaulted."),
     "E0305": ("not callable", "A function name used without arguments, or a call of something that is not a function."),
-    "E0306": ("invalid inline object", "An inline `{ ... }` object holds only `name = value` pairs."),
+    "E0306": ("invalid inline object", "An inline `{ ... }` object may contain only `name = value` pairs."),
     "E0307": ("wrong arguments", "A builtin was called with the wrong number or names of arguments."),
     "E0308": ("invalid bounded sum", "Write `sum(i in a..b: expr)` or `prod(i in a..b: expr)`."),
     "E0309": ("not iterable", "The value cannot be iterated or measured."),

@@ -199,7 +199,7 @@ class Evaluator:
         result = {}
         for member in node.members:
             if not isinstance(member, ast.Attribute):
-                raise error("E0306", "an inline object holds only `name = value` pairs", member.span)
+                raise error("E0306", "an inline object may contain only `name = value` pairs", member.span)
             result[member.name] = self.eval(member.value, scope)
         return result
 

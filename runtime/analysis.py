@@ -213,8 +213,8 @@ def evaluate_expectations(plan: Plan, block: ast.Block, result, predicted: float
 
 
 def _values_used(node: ast.Node, scope) -> dict[str, float]:
-    """The numbers a claim compared, by name (`exponent_low`, `leap2.exponent`), so the
-    report can show them beside the verdict."""
+    """Collect the numbers a claim compared, by name (`exponent_low`, `leap2.exponent`), so
+    the report can show them beside the verdict."""
     values = {}
     for part in _walk(node):
         if isinstance(part, (ast.Name, ast.AttributeOf)):

@@ -69,27 +69,6 @@ def power_law_figure(fit: PowerLawFit, predicted: float | None, x_label: str, y_
     return to_svg(figure)
 
 
-def loss_curves_figure(curves: dict[str, tuple[np.ndarray, np.ndarray]], threshold: float | None,
-                       samples_per_step: int) -> str:
-    """Median loss over seeds per group, with the 25-75% band, on log axes."""
-    figure, axes = plt.subplots(figsize=(6, 4))
-    colors = plt.cm.viridis(np.linspace(0, 0.9, max(1, len(curves))))
-    for color, (label, (steps, losses)) in zip(colors, curves.items()):
-        samples = np.maximum(steps, 1) * samples_per_step
-        median = np.nanmedian(losses, axis=0)
-        low, high = np.nanpercentile(losses, [25, 75], axis=0)
-        axes.plot(samples, median, color=color, label=label)
-        axes.fill_between(samples, low, high, color=color, alpha=0.2)
-    if threshold is not None:
-        axes.axhline(threshold, color="gray", linestyle=":", label=f"threshold {threshold:g}")
-    axes.set_xscale("log")
-    axes.set_yscale("log")
-    axes.set_xlabel("samples seen")
-    axes.set_ylabel("normalised test loss")
-    axes.legend(fontsize=8)
-    return to_svg(figure)
-
-
 def _panel_grid(count: int, width_in: float = 3.6, height_in: float = 2.8):
     columns = min(3, count)
     rows = math.ceil(count / columns)

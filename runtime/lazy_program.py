@@ -25,7 +25,8 @@ from wall.compiler.plan import Program, Run
 from . import lazy
 from .data import TargetFunction, sample_inputs
 from .kernels import empirical_ntk, kernel_drift
-from .program import HOST_SYNCS, STREAM_INIT, STREAM_NOISE, STREAM_TEST, STREAM_TRAIN, ProgramResult, run_key
+from .program import (HOST_SYNCS, STREAM_INIT, STREAM_NOISE, STREAM_TEST, STREAM_TRAIN, ProgramResult,
+                      logged_loss_config, run_key)
 
 STREAM_PROBE = 7  # the probe set of the kernel drift, independent of the other streams
 
@@ -41,14 +42,6 @@ def shared_key(run: Run) -> jax.Array:
     record = run.config.normalized()
     record["parametrization"].pop("alpha")
     return run_key(stable_hash(record))
-
-
-def logged_loss_config(config):
-    """The `test_loss` measurement, whose interval and test set the lazy measurements share."""
-    for kind, measure in config.measures.values():
-        if kind == "test_loss":
-            return measure
-    raise ValueError("a program needs a `measure test_loss` block to log its loss")
 
 
 @dataclasses.dataclass

@@ -68,7 +68,7 @@ class CompiledProgram:
         expansion = config.target.expansion()
         self.target = TargetFunction.from_expansion(expansion)
         self.variance = expansion.variance()
-        self.loss_name, loss_config = _logged_loss(config)
+        loss_config = logged_loss_config(config)
         self.every = loss_config.every
         self.test_samples = loss_config.samples
         self.normalizer = self.variance if loss_config.normalized and self.variance > 0 else 1.0
@@ -315,10 +315,12 @@ def _top_singular_values(matrix, top: int, iterations: int = 40):
     return jnp.stack(values)
 
 
-def _logged_loss(config):
+def logged_loss_config(config):
+    """Return the `test_loss` measurement, whose interval and test set every logged
+    measurement of a program shares."""
     # NOTE: one logged loss per program; with several `test_loss` blocks the first one
     # sets the logging interval and test-set size.
-    for name, (kind, measure) in config.measures.items():
+    for kind, measure in config.measures.values():
         if kind == "test_loss":
-            return name, measure
+            return measure
     raise ValueError("a program needs a `measure test_loss` block to log its loss")

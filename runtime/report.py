@@ -39,8 +39,8 @@ def collect_results(plan: Plan, store: ExperimentStore) -> dict[str, dict]:
 def write_summary_and_report(plan: Plan, store: ExperimentStore) -> dict:
     """Analyse finished runs, write summary.json and report.html; return the summary."""
     results = collect_results(plan, store)
-    # Diverged runs put NaN into medians and bands; that is expected and reported in the
-    # text, so numpy's warnings about it would only be noise on the terminal.
+    # Diverged runs put NaN into medians and bands. The report states this in its text, so
+    # numpy's warnings about it would only be noise on the terminal.
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)
         analyses = analyze_all(plan, results) if results else []
@@ -96,11 +96,17 @@ def render_report(plan: Plan, store: ExperimentStore, results: dict, analyses: l
 def _analysis_view(analysis: dict) -> dict:
     result = analysis["result"]
     held = [e["held"] for e in analysis["expectations"]]
+    if not held:
+        verdict = "no claim"
+    elif all(held):
+        verdict = "held"
+    else:
+        verdict = "failed"
     view = {
         **analysis,
         "fit_result": result,
         "kind": "mean" if analysis["function"] in ("mean", "fraction") else "power_law",
-        "verdict": "held" if held and all(held) else ("failed" if held else "no claim"),
+        "verdict": verdict,
     }
     if view["kind"] == "mean":
         view["figure"] = figures.mean_figure(result.values, result.mean, result.interval, analysis["fit"]) \
