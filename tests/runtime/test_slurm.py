@@ -45,6 +45,24 @@ def spec_text(name: str, *, sweep: str = "d = [8, 16]  seed = 0..1", width: str 
         """)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def accounting_ready():
+    """Wait until accounting reports a finished job. On a cluster that has just started,
+    sacct can lag behind the scheduler for tens of seconds, and wallc's states come from
+    sacct, so without this the first test could see every run as unknown."""
+    submitted = subprocess.run(["sbatch", "--parsable", "--partition=debug", "--wrap=true"],
+                               capture_output=True, text=True, timeout=60)
+    assert submitted.returncode == 0, submitted.stderr
+    job_id = submitted.stdout.strip().split(";")[0]
+
+    def finished() -> bool:
+        states = subprocess.run(["sacct", "-n", "-X", "-j", job_id, "-o", "State"],
+                                capture_output=True, text=True, timeout=60).stdout
+        return "COMPLETED" in states
+
+    wait_until(finished, f"accounting to report warm-up job {job_id}")
+
+
 def wallc(*args, pause_s: float = 0.0):
     env = {**os.environ, "WALL_CHUNK_PAUSE_S": str(pause_s)}
     return subprocess.run([sys.executable, "-m", "wall.runtime.cli", *map(str, args)],
