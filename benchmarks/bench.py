@@ -29,13 +29,22 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-REFERENCE = dict(seeds=32, d=30, width=512, batch=64, steps=2000, lr=0.1)
+REFERENCE = dict(seeds=32, d=30, width=512, batch=64, steps=2000, lr=0.1, every=50, test_samples=2048)
 PHASE = re.compile(r"(parse/plan|compile|train|report) ([0-9.]+) s")
 
 
-def reference_flops(seeds: int, d: int, width: int, batch: int, steps: int, **_) -> float:
-    """Training FLOPs: 4*B*d*m + 6*B*m per step per net (forward, weight gradients, elementwise)."""
-    return seeds * steps * (4 * batch * d * width + 6 * batch * width)
+def reference_flops(seeds: int, d: int, width: int, batch: int, steps: int, every: int, test_samples: int,
+                    **_) -> tuple[float, float]:
+    """FLOPs of training and of the logged test evaluations, over all seeds.
+
+    Training: 4*B*d*m + 6*B*m per step per net (forward, weight gradients, elementwise).
+    Test loss: n*(2*d*m + 4*m) per evaluation per net (matmul, bias and ReLU, readout), at
+    step 0 and every `every` steps. Both sides of the comparison do both.
+    """
+    evaluations = math.ceil(steps / every) + 1
+    train = seeds * steps * (4 * batch * d * width + 6 * batch * width)
+    test = seeds * evaluations * test_samples * (2 * d * width + 4 * width)
+    return train, test
 
 
 def measure_peak_gflops(size: int = 4096, repeats: int = 3) -> float:
@@ -125,7 +134,8 @@ def measure(args, work: Path) -> dict:
     # fewer seeds keep the benchmark short on a busy machine, scaled up in the table.
     torch_seeds = 4 if args.quick else args.torch_seeds
     torch_s, torch_losses = train_seeds(torch_seeds, REFERENCE["d"], REFERENCE["width"], REFERENCE["batch"],
-                                        REFERENCE["steps"], REFERENCE["lr"])
+                                        REFERENCE["steps"], REFERENCE["lr"], REFERENCE["test_samples"],
+                                        REFERENCE["every"])
     results["torch"] = {"seeds": torch_seeds, "train_s": torch_s, "losses": torch_losses,
                         "threads": torch.get_num_threads()}
     print(f"PyTorch loop: {torch_s:.1f} s for {torch_seeds} seeds", file=sys.stderr)
@@ -148,7 +158,8 @@ def measure(args, work: Path) -> dict:
 def render(results: dict) -> str:
     """The results as the Markdown tables of docs/benchmarks.md."""
     reference = results["reference"]
-    flops = reference_flops(**reference)
+    train_flops, test_flops = reference_flops(**reference)
+    flops = train_flops + test_flops
     peak = results["peak_gflops"]
     torch = results["torch"]
     torch_s = torch["train_s"] * reference["seeds"] / torch["seeds"]  # a --quick run trains fewer seeds
@@ -157,8 +168,10 @@ def render(results: dict) -> str:
     lines = [f"PyTorch loop: {torch['seeds']} seeds trained on {torch['threads']} threads, time scaled to "
              f"{reference['seeds']} seeds.", "",
              f"Reference workload: {reference['seeds']} seeds, d={reference['d']}, width {reference['width']}, "
-             f"batch {reference['batch']}, {reference['steps']} steps; {flops / 1e9:.0f} GFLOP of training "
-             f"(4*B*d*m + 6*B*m per step per net). Matmul peak (4096^3 fp32): {peak:.0f} GFLOP/s.", "",
+             f"batch {reference['batch']}, {reference['steps']} steps, test loss on {reference['test_samples']} "
+             f"samples every {reference['every']} steps; {flops / 1e9:.0f} GFLOP in all: {train_flops / 1e9:.0f} "
+             f"of training (4*B*d*m + 6*B*m per step per net) and {test_flops / 1e9:.0f} of test evaluations "
+             f"(n*(2*d*m + 4*m) per evaluation per net). Matmul peak (4096^3 fp32): {peak:.0f} GFLOP/s.", "",
              "| implementation | train s | compile s | samples/s | GFLOP/s | vs PyTorch | of peak |",
              "|---|---|---|---|---|---|---|"]
     samples = reference["seeds"] * reference["steps"] * reference["batch"]
@@ -176,7 +189,7 @@ def render(results: dict) -> str:
     lines += ["", "| axis | value | runs | train s | compile s | GFLOP/s | of peak | plan estimate s | measured / estimate |",
               "|---|---|---|---|---|---|---|---|---|"]
     for case in results["scaling"]:
-        rate = case["train_flops"] / case["train_s"] / 1e9
+        rate = case["flops"] / case["train_s"] / 1e9
         lines.append(f"| {case['axis']} | {case['value']} | {case['runs']} | {case['train_s']:.2f} | "
                      f"{case['compile_s']:.2f} | {rate:.1f} | {rate / peak:.0%} | {case['estimated_s']:.2f} | "
                      f"{case['train_s'] / case['estimated_s']:.2f} |")

@@ -17,7 +17,7 @@ from wall.lang.values import Domain
 def sample_inputs(key: PRNGKeyArray, domain: Domain, n: int) -> Float[Array, "n d"]:
     shape = (n, domain.d)
     if domain.kind == "hypercube":
-        return jax.random.rademacher(key, shape, dtype=jnp.float32)
+        return random_signs(key, shape)
     if domain.kind == "biased_hypercube":
         p = domain.p
         bits = jax.random.bernoulli(key, p, shape).astype(jnp.float32)
@@ -25,6 +25,19 @@ def sample_inputs(key: PRNGKeyArray, domain: Domain, n: int) -> Float[Array, "n 
     if domain.kind == "gaussian":
         return jax.random.normal(key, shape, dtype=jnp.float32)
     raise ValueError(f"unknown domain kind {domain.kind!r}")
+
+
+def random_signs(key: PRNGKeyArray, shape: tuple[int, ...]) -> Float[Array, "..."]:
+    """Independent uniform +-1 entries, 32 of them from each random 32-bit word.
+
+    `jax.random.rademacher` spends a whole word (and a float conversion) per sign; the
+    random generator was then the largest cost of a training step on the hypercube. Every
+    bit of a threefry output is an independent fair coin, so one word gives 32 signs.
+    """
+    count = math.prod(shape)
+    words = jax.random.bits(key, (-(-count // 32),), dtype=jnp.uint32)
+    flags = (words[:, None] >> jnp.arange(32, dtype=jnp.uint32)) & 1
+    return (1.0 - 2.0 * flags.astype(jnp.float32)).reshape(-1)[:count].reshape(shape)
 
 
 @dataclasses.dataclass(frozen=True)

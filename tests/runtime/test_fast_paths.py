@@ -1,0 +1,97 @@
+"""The optimised training path gives the numbers of a straightforward implementation.
+
+`CompiledProgram` stores first-layer weights transposed, draws hypercube signs 32 to a
+random word, evaluates the test set in blocks and trains the runs of a program under vmap
+and lax.scan, split across devices. These tests replay the same runs in a plain numpy loop
+(the same initial weights, batches and test set) and compare every logged test loss.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from wall.compiler.plan import build_plans
+from wall.runtime.data import random_signs
+from wall.runtime.models import Network
+from wall.runtime.program import CompiledProgram, _predict_in_blocks
+
+SPEC = """
+wall 0.1
+experiment plain {{
+  target {{ domain = {domain}  f = {f} }}
+  model mlp2 {{ width = 8 }}
+  parametrization mean_field {{ bias_init = 1.0 }}
+  train {{ optimizer = "sgd"  lr = 0.5  batch = 5  steps = 7 }}
+  sweep {{ grid {{ seed = [0, 1, 2] }} }}
+  measure test_loss {{ every = 3  samples = 600  normalized = true }}
+}}
+"""
+
+
+def numpy_loop(program: CompiledProgram, run: int) -> list[float]:
+    """Train run `run` of the program with numpy: forward, backward and SGD written out."""
+    state, data = program.initial_state()
+    pick = lambda tree: jax.tree.map(lambda leaf: np.asarray(leaf[run], np.float64), tree)  # noqa: E731
+    model, run_data = pick(state.model), pick(data)
+    w, b, a = model.weights[0], model.biases[0], model.readout  # w is (d, m)
+    m = a.shape[0]
+    lr = program.config.train.lr * m  # mean-field: every learning rate times the width
+
+    def predict(x):
+        return np.maximum(x @ w + b, 0.0) @ a / m
+
+    def test_loss():
+        return float(np.mean((predict(run_data["test_x"]) - run_data["test_y"]) ** 2) / program.normalizer)
+
+    key = program.keys[run]
+    batch_data = jax.tree.map(lambda leaf: leaf[run], data)
+    losses = [test_loss()]
+    for step in range(program.train.steps):
+        x, y = (np.asarray(v, np.float64) for v in program._batch(key, step, batch_data))
+        preactivation = x @ w + b
+        hidden = np.maximum(preactivation, 0.0)
+        error = (hidden @ a / m - y) / len(y)  # d(0.5 * mean squared error) / d(prediction)
+        delta = np.outer(error, a / m) * (preactivation > 0)
+        w, b, a = w - lr * x.T @ delta, b - lr * delta.sum(0), a - lr * hidden.T @ error / m
+        if (step + 1) % program.every == 0 or step + 1 == program.train.steps:
+            losses.append(test_loss())
+    return losses
+
+
+@pytest.mark.parametrize("domain,f", [("hypercube(6)", "x1 + x1*x2*x3"), ("gaussian(5)", "z1 + He2(z2)")])
+def test_program_matches_a_numpy_loop(write_spec, domain, f):
+    program = build_plans(write_spec(SPEC.format(domain=domain, f=f)))[0].programs[0]
+    compiled = CompiledProgram(program)
+    result = compiled.run()
+    assert result.test_loss.shape == (3, 4)  # steps 0, 3, 6 and the last, 7
+    for run in range(3):
+        np.testing.assert_allclose(result.test_loss[run], numpy_loop(compiled, run), rtol=2e-4, atol=1e-6)
+
+
+def test_random_signs_are_the_bits_of_the_random_words():
+    key = jax.random.PRNGKey(7)
+    signs = np.asarray(random_signs(key, (5, 13)))  # 65 signs: three words, the last one partly used
+    words = np.asarray(jax.random.bits(key, (3,), dtype=jnp.uint32))
+    bits = (words[:, None] >> np.arange(32, dtype=np.uint32)) & 1
+    np.testing.assert_array_equal(signs.reshape(-1), (1.0 - 2.0 * bits.reshape(-1))[:65])
+
+
+def test_random_signs_are_fair_and_uncorrelated():
+    signs = np.asarray(random_signs(jax.random.PRNGKey(3), (4096, 32)))
+    assert set(np.unique(signs)) == {-1.0, 1.0}
+    # 131072 signs: the mean is within 5 standard errors (0.014) of 0, and neighbouring
+    # coordinates (bits of one word) are uncorrelated.
+    assert abs(signs.mean()) < 0.014
+    assert abs(np.mean(signs[:, :-1] * signs[:, 1:])) < 0.014
+
+
+@pytest.mark.parametrize("samples", [100, 256, 600])
+def test_blocked_prediction_equals_one_piece(samples):
+    key = jax.random.PRNGKey(0)
+    w = jax.random.normal(key, (4, 16))
+    model = Network((w,), (jnp.ones(16),), jnp.linspace(-1, 1, 16), (1.0,), 1 / 16, "relu", False)
+    x = jax.random.normal(jax.random.fold_in(key, 1), (samples, 4))
+    np.testing.assert_allclose(_predict_in_blocks(model, x), model(x), rtol=1e-6, atol=1e-7)
