@@ -14,10 +14,11 @@ import time
 
 # Fraction of the matmul peak a training program reaches, and the fixed cost of one step
 # (loop, random numbers, small elementwise kernels). Rough values for the two-layer nets of
-# docs/benchmarks.md on a 2-core CPU; small programs are dominated by the per-step cost.
+# docs/benchmarks.md on a 2-core CPU (50 to 66% of peak for 32 runs of width 512); small
+# programs are dominated by the per-step cost.
 # NOTE: the peak is measured with numpy on the CPU, so on a GPU node the estimate is that
 # of a CPU run, far above the GPU's time.
-EFFICIENCY = 0.25
+EFFICIENCY = 0.5
 STEP_OVERHEAD_S = 2e-4
 
 

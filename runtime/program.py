@@ -166,7 +166,8 @@ class CompiledProgram:
         return 0.5 * jnp.mean((prediction - y) ** 2)
 
     def _train_step(self, model, opt_state, lr, key, multipliers, data, step):
-        x, y = self._batch(key, step, data)
+        with jax.named_scope("draw_batch"):  # scopes name the parts in benchmarks/profile.py
+            x, y = self._batch(key, step, data)
         grads = eqx.filter_grad(lambda m: self._loss(m(x), y))(model)
         grads = self._adjust_gradient(grads, model, key, step)
         scale = lambda tree: jax.tree.map(lambda g, factor: g * factor, tree, multipliers)  # noqa: E731
@@ -206,7 +207,8 @@ class CompiledProgram:
                 return self._train_step(m, o, lr, key, multipliers, data, interval_index * self.every + offset), None
 
             carry, _ = jax.lax.scan(step, carry, jnp.arange(self.every))
-            return carry, self._log(carry[0], data)
+            with jax.named_scope("test_loss"):
+                return carry, self._log(carry[0], data)
 
         indices = first_interval + jnp.arange(self.chunk_intervals)
         (model, opt_state), logs = jax.lax.scan(interval, (model, opt_state), indices)
