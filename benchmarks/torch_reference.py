@@ -52,8 +52,9 @@ def train_one_seed(seed: int, d: int, width: int, batch: int, steps: int, lr: fl
 
 
 def train_seeds(seeds: int, d: int, width: int, batch: int, steps: int, lr: float,
-                test_samples: int = 2048, every: int = 50) -> tuple[float, list[float]]:
+                test_samples: int = 2048, every: int = 50, first_seed: int = 0) -> tuple[float, list[float]]:
     """Train `seeds` nets one after another; return the wall time in s and each final test loss."""
     started = time.perf_counter()
-    curves = [train_one_seed(seed, d, width, batch, steps, lr, test_samples, every) for seed in range(seeds)]
+    curves = [train_one_seed(seed, d, width, batch, steps, lr, test_samples, every)
+              for seed in range(first_seed, first_seed + seeds)]
     return time.perf_counter() - started, [curve[-1] for curve in curves]

@@ -40,7 +40,9 @@ def submit(plan: Plan, store: ExperimentStore, resources: ResourcesConfig) -> tu
     import submitit
 
     prepare_store(plan, store, "slurm")
-    programs = _without_active_runs(pending_programs(plan, store), store)
+    # A job's CPU devices are its cores (runtime/devices.py); a GPU job's programs stay whole.
+    cpu_devices = None if resources.gpus else resources.cpus
+    programs = _without_active_runs(pending_programs(plan, store, cpu_devices), store)
     if not programs:
         logger.info("every run of %s has a result or a queued job; nothing to submit", plan.spec.name)
         write_provenance(plan, store)

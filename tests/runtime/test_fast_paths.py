@@ -8,15 +8,23 @@ and lax.scan, split across devices. These tests replay the same runs in a plain 
 
 from __future__ import annotations
 
+import math
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
 from wall.compiler.plan import build_plans
+from wall.runtime import execute
 from wall.runtime.data import random_signs
+from wall.runtime.devices import run_devices
+from wall.runtime.execute import split_for_cpu
+from wall.runtime.executors.local import run_locally
 from wall.runtime.models import Network
 from wall.runtime.program import CompiledProgram, _predict_in_blocks
+from wall.runtime.progress import Progress
+from wall.runtime.store import ExperimentStore
 
 SPEC = """
 wall 0.1
@@ -95,3 +103,27 @@ def test_blocked_prediction_equals_one_piece(samples):
     model = Network((w,), (jnp.ones(16),), jnp.linspace(-1, 1, 16), (1.0,), 1 / 16, "relu", False)
     x = jax.random.normal(jax.random.fold_in(key, 1), (samples, 4))
     np.testing.assert_allclose(_predict_in_blocks(model, x), model(x), rtol=1e-6, atol=1e-7)
+
+
+def test_large_programs_are_split_for_cpu_caches(write_spec):
+    spec = SPEC.format(domain="gaussian(30)", f="z1").replace("seed = [0, 1, 2]", "seed = 0..127")
+    spec = spec.replace("width = 8", "width = 512").replace("batch = 5", "batch = 64")
+    program = build_plans(write_spec(spec))[0].programs[0]
+    parts = split_for_cpu(program, devices=2)
+    # 2**19 activations per device hold 16 runs of batch 64 and width 512: 32 runs per part.
+    assert [len(part.runs) for part in parts] == [32, 32, 32, 32]
+    assert [run.id for part in parts for run in part.runs] == [run.id for run in program.runs]
+    assert len({part.id for part in parts}) == 4
+    assert split_for_cpu(program, devices=8) == [program]
+
+
+def test_split_programs_give_the_numbers_of_one_program(write_spec, tmp_path, monkeypatch):
+    plan = build_plans(write_spec(SPEC.format(domain="hypercube(6)", f="x1*x2")))[0]
+    losses = {}
+    for name, activations in (("whole", 2**19), ("split", 8 * 5)):  # 8 * 5: one run per device
+        monkeypatch.setattr(execute, "CPU_ACTIVATIONS_PER_DEVICE", activations)
+        store = ExperimentStore(tmp_path / name, plan.spec.name)
+        trained = run_locally(plan, store, Progress(interactive=False))
+        assert trained == (1 if name == "whole" else math.ceil(3 / len(run_devices())))
+        losses[name] = [store.read_metrics(run.id)["test_loss"] for run in plan.runs]
+    np.testing.assert_allclose(losses["split"], losses["whole"], rtol=1e-5, atol=1e-6)
