@@ -131,9 +131,9 @@ def measure(args, work: Path) -> dict:
     print(f"matmul peak: {results['peak_gflops']:.0f} GFLOP/s", file=sys.stderr)
 
     # The loop trains seeds one after another, so its time is linear in the seed count.
-    # It is timed in repetitions of a few seeds (different ones each time) and the fastest
-    # repetition counts: its time on a shared machine varied by 1.7x between runs, and the
-    # best of several is the fairest estimate of what it costs undisturbed.
+    # It is timed in repetitions of a few seeds (different ones each time), and the fastest
+    # repetition counts. Two single runs of it on this shared machine differed by 1.4x, and
+    # the best of several is the fairest estimate of what it costs undisturbed.
     torch_seeds = 4 if args.quick else args.torch_seeds
     times, losses = [], []
     for repetition in range(1 if args.quick else args.torch_repeats):
@@ -176,7 +176,7 @@ def render(results: dict) -> str:
              f"of {torch['seeds']} seeds, scaled to {reference['seeds']} seeds (repetitions: {scaled} s).", "",
              f"Reference workload: {reference['seeds']} seeds, d={reference['d']}, width {reference['width']}, "
              f"batch {reference['batch']}, {reference['steps']} steps, test loss on {reference['test_samples']} "
-             f"samples every {reference['every']} steps; {flops / 1e9:.0f} GFLOP in all: {train_flops / 1e9:.0f} "
+             f"samples every {reference['every']} steps. It costs {flops / 1e9:.0f} GFLOP: {train_flops / 1e9:.0f} "
              f"of training (4*B*d*m + 6*B*m per step per net) and {test_flops / 1e9:.0f} of test evaluations "
              f"(n*(2*d*m + 4*m) per evaluation per net). Matmul peak (4096^3 fp32): {peak:.0f} GFLOP/s.", "",
              "| implementation | train s | compile s | samples/s | GFLOP/s | vs PyTorch | of peak |",

@@ -5,9 +5,9 @@
 Trains benchmarks/reference.wall (with `--set` overrides) once to compile and warm up,
 then again under the JAX profiler, and sums the time of every XLA kernel it ran. Each
 kernel is put in a part of the step by the name scopes of `runtime/program.py` found in
-its HLO metadata: drawing the batch (random numbers and target values), the SGD step's
-matmuls, the rest of the SGD step (activations, their derivatives, updates), and the
-logged test evaluation. Times are exclusive: a loop's own time leaves out the kernels it
+its HLO metadata. The parts are drawing the batch (random numbers and target values), the
+SGD step's matmuls, the rest of the SGD step (activations, their derivatives, updates) and
+the logged test evaluation. Times are exclusive: a loop's own time leaves out the kernels it
 calls. The profiler slows small kernels down, so read the shares, not the absolute times.
 """
 

@@ -31,15 +31,17 @@ def prepare_store(plan: Plan, store: ExperimentStore, executor: str):
 
 
 # On a CPU, a program trains fastest while each device's share of one step's hidden
-# activations (runs x batch x width floats) stays within about 2 MB of cache: 128 seeds of
+# activations (runs x batch x width floats) stays within about 2 MB of cache. 128 seeds of
 # the reference net trained 1.6x faster as four programs of 32 runs than as one program
 # (docs/benchmarks.md). GPUs want large batches, so programs for them are not split.
+# NOTE: the 2 MB was measured on one 2-core AMD EPYC; other CPUs may prefer other sizes.
 CPU_ACTIVATIONS_PER_DEVICE = 2**19
 
 
 def pending_programs(plan: Plan, store: ExperimentStore, cpu_devices: int | None = None) -> list[Program]:
-    """Programs over the runs that have no stored result, grouped as in the plan; with
-    `cpu_devices`, programs too large for those CPU devices' caches are split."""
+    """Group the runs that have no stored result into programs, as the plan does.
+
+    With `cpu_devices`, a program too large for those CPU devices' caches is split."""
     pending = [run for run in plan.runs if not store.is_done(run.id)]
     programs = group_programs(pending)
     if cpu_devices is None:
@@ -48,9 +50,9 @@ def pending_programs(plan: Plan, store: ExperimentStore, cpu_devices: int | None
 
 
 def split_for_cpu(program: Program, devices: int) -> list[Program]:
-    """Split a program into equal parts of at most the runs `devices` CPU devices train
-    in cache (see CPU_ACTIVATIONS_PER_DEVICE); runs are independent, so their numbers do
-    not change."""
+    """Split a program into equal parts that `devices` CPU devices train in cache.
+
+    Runs are independent, so splitting does not change their numbers."""
     config = program.config
     step_activations = config.train.batch * architecture(config)[0]
     limit = devices * max(1, CPU_ACTIVATIONS_PER_DEVICE // step_activations)
@@ -63,7 +65,7 @@ def split_for_cpu(program: Program, devices: int) -> list[Program]:
 
 
 def host_cpu_devices() -> int | None:
-    """The number of devices runs are split across here, if they are CPUs; None on GPUs."""
+    """Count the devices this process splits runs across, or return None on GPUs."""
     devices = run_devices()
     return len(devices) if devices[0].platform == "cpu" else None
 

@@ -79,7 +79,7 @@ def test_program_matches_a_numpy_loop(write_spec, domain, f):
         np.testing.assert_allclose(result.test_loss[run], numpy_loop(compiled, run), rtol=2e-4, atol=1e-6)
 
 
-def test_random_signs_are_the_bits_of_the_random_words():
+def test_random_signs_unpack_word_bits():
     key = jax.random.PRNGKey(7)
     signs = np.asarray(random_signs(key, (5, 13)))  # 65 signs: three words, the last one partly used
     words = np.asarray(jax.random.bits(key, (3,), dtype=jnp.uint32))
@@ -87,7 +87,7 @@ def test_random_signs_are_the_bits_of_the_random_words():
     np.testing.assert_array_equal(signs.reshape(-1), (1.0 - 2.0 * bits.reshape(-1))[:65])
 
 
-def test_random_signs_are_fair_and_uncorrelated():
+def test_random_signs_fair_and_uncorrelated():
     signs = np.asarray(random_signs(jax.random.PRNGKey(3), (4096, 32)))
     assert set(np.unique(signs)) == {-1.0, 1.0}
     # 131072 signs: the mean is within 5 standard errors (0.014) of 0, and neighbouring
@@ -105,7 +105,7 @@ def test_blocked_prediction_equals_one_piece(samples):
     np.testing.assert_allclose(_predict_in_blocks(model, x), model(x), rtol=1e-6, atol=1e-7)
 
 
-def test_large_programs_are_split_for_cpu_caches(write_spec):
+def test_large_program_split_for_cpu(write_spec):
     spec = SPEC.format(domain="gaussian(30)", f="z1").replace("seed = [0, 1, 2]", "seed = 0..127")
     spec = spec.replace("width = 8", "width = 512").replace("batch = 5", "batch = 64")
     program = build_plans(write_spec(spec))[0].programs[0]
@@ -117,7 +117,7 @@ def test_large_programs_are_split_for_cpu_caches(write_spec):
     assert split_for_cpu(program, devices=8) == [program]
 
 
-def test_split_programs_give_the_numbers_of_one_program(write_spec, tmp_path, monkeypatch):
+def test_split_programs_match_whole_program(write_spec, tmp_path, monkeypatch):
     plan = build_plans(write_spec(SPEC.format(domain="hypercube(6)", f="x1*x2")))[0]
     losses = {}
     for name, activations in (("whole", 2**19), ("split", 8 * 5)):  # 8 * 5: one run per device
