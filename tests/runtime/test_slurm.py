@@ -30,13 +30,15 @@ DEADLINE_S = 240
 
 def spec_text(name: str, *, sweep: str = "d = [8, 16]  seed = 0..1", width: str = "32", steps: int = 60,
               every: int = 20, resources: str = "cpus = 1") -> str:
+    # lr 3.2 / d: at 6.4 / d about one run in eight of this width-32 net diverged on d = 8,
+    # and a test that expects every run done must not depend on which seeds it draws.
     return textwrap.dedent(f"""
         wall 0.1
         experiment {name} {{
           target {{ domain = hypercube(d)  f = x1 + x1*x2*x3 }}
           model mlp2 {{ width = {width} }}
           parametrization mean_field {{}}
-          train {{ lr = 6.4 / d  batch = 8  steps = {steps} }}
+          train {{ lr = 3.2 / d  batch = 8  steps = {steps} }}
           sweep {{ grid {{ {sweep} }} }}
           measure test_loss {{ every = {every}  samples = 256 }}
           measure samples_to_learn {{ of = test_loss  below = 0.5 }}
