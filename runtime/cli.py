@@ -181,7 +181,7 @@ def _plan(args) -> int:
 def _print_plan(plan):
     from wall.compiler.estimate import estimate_compute, estimate_program
 
-    from .devices import planned_device_count, usable_cores
+    from .devices import planned_device_count, split_for_cpu, usable_cores
 
     print(f"experiment {plan.spec.name}: {len(plan.runs)} runs in {len(plan.programs)} compiled programs")
     compute = estimate_compute(plan.runs, planned_device_count(), cores=usable_cores())
@@ -194,6 +194,11 @@ def _print_plan(plan):
         estimate = estimate_program(program, compute.peak_gflops, compute.devices, compute.cores)
         print(f"  program {program.id}: {program.describe()}, {train.steps} steps of batch {train.batch}, "
               f"{estimate.describe()}")
+        parts = split_for_cpu(program, compute.devices)
+        if len(parts) > 1:
+            size = len(parts[0].runs)
+            print(f"    trained on CPUs as {len(parts)} programs of at most {size} run{'s' if size != 1 else ''} "
+                  f"each, so each device's step activations stay in cache")
         for run in program.runs:
             point = ", ".join(f"{k}={v}" for k, v in run.point.items())
             print(f"    run {run.id}  {point}  lr={run.config.train.lr:.4g}")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 from typing import Callable
 
 import numpy as np
@@ -11,9 +10,8 @@ import numpy as np
 from wall.compiler.plan import Plan, Program, group_programs
 
 from .checkpoint import Checkpoints
-from .devices import run_devices
+from .devices import run_devices, split_for_cpu
 from .measures import all_learned, run_measurements
-from .models import architecture
 from .lazy_program import LazyProgram
 from .program import CompiledProgram
 from .progress import Progress
@@ -30,14 +28,6 @@ def prepare_store(plan: Plan, store: ExperimentStore, executor: str):
     store.write_json("provenance.json", provenance(plan.spec_hash, executor))
 
 
-# On a CPU, a program trains fastest while each device's share of one step's hidden
-# activations (runs x batch x width floats) stays within about 2 MB of cache. 128 seeds of
-# the reference net trained 1.6x faster as four programs of 32 runs than as one program
-# (docs/benchmarks.md). GPUs want large batches, so programs for them are not split.
-# NOTE: the 2 MB was measured on one 2-core AMD EPYC; other CPUs may prefer other sizes.
-CPU_ACTIVATIONS_PER_DEVICE = 2**19
-
-
 def pending_programs(plan: Plan, store: ExperimentStore, cpu_devices: int | None = None) -> list[Program]:
     """Group the runs that have no stored result into programs, as the plan does.
 
@@ -47,21 +37,6 @@ def pending_programs(plan: Plan, store: ExperimentStore, cpu_devices: int | None
     if cpu_devices is None:
         return programs
     return [part for program in programs for part in split_for_cpu(program, cpu_devices)]
-
-
-def split_for_cpu(program: Program, devices: int) -> list[Program]:
-    """Split a program into equal parts that `devices` CPU devices train in cache.
-
-    Runs are independent, so splitting does not change their numbers."""
-    config = program.config
-    step_activations = config.train.batch * architecture(config)[0]
-    limit = devices * max(1, CPU_ACTIVATIONS_PER_DEVICE // step_activations)
-    parts = math.ceil(len(program.runs) / limit)
-    if parts <= 1:
-        return [program]
-    size = math.ceil(len(program.runs) / parts)
-    return [Program(f"{program.id}-{index + 1}", program.runs[index * size:(index + 1) * size])
-            for index in range(parts)]
 
 
 def host_cpu_devices() -> int | None:

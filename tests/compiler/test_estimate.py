@@ -4,6 +4,7 @@ import pytest
 
 from wall.compiler.estimate import estimate_compute, estimate_program, train_flops_per_sample
 from wall.compiler.plan import build_plans
+from wall.runtime import devices
 from wall.runtime.cli import main
 
 
@@ -42,3 +43,15 @@ def test_plan_command_prints_estimates(tiny_spec, capsys):
     output = capsys.readouterr().out
     assert "estimated compute:" in output
     assert output.count("s to train") == 3  # the plan total and each of its two programs
+
+
+def test_plan_command_shows_cpu_split(tiny_spec, capsys, monkeypatch):
+    # One run of the tiny spec's batch and width fills a device's cache budget, so each
+    # program of two runs trains as two programs on one device.
+    plan = build_plans(tiny_spec)[0]
+    config = plan.programs[0].config
+    monkeypatch.setattr(devices, "CPU_ACTIVATIONS_PER_DEVICE", config.train.batch * config.model.width)
+    monkeypatch.setenv("WALL_DEVICES", "1")
+    monkeypatch.delenv("XLA_FLAGS", raising=False)
+    assert main(["plan", str(tiny_spec)]) == 0
+    assert capsys.readouterr().out.count("trained on CPUs as 2 programs of at most 1 run each") == 2

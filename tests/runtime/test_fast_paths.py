@@ -16,10 +16,9 @@ import numpy as np
 import pytest
 
 from wall.compiler.plan import build_plans
-from wall.runtime import execute
+from wall.runtime import devices
 from wall.runtime.data import random_signs
-from wall.runtime.devices import run_devices
-from wall.runtime.execute import split_for_cpu
+from wall.runtime.devices import run_devices, split_for_cpu
 from wall.runtime.executors.local import run_locally
 from wall.runtime.models import Network
 from wall.runtime.program import CompiledProgram, _predict_in_blocks
@@ -121,7 +120,7 @@ def test_split_programs_match_whole_program(write_spec, tmp_path, monkeypatch):
     plan = build_plans(write_spec(SPEC.format(domain="hypercube(6)", f="x1*x2")))[0]
     losses = {}
     for name, activations in (("whole", 2**19), ("split", 8 * 5)):  # 8 * 5: one run per device
-        monkeypatch.setattr(execute, "CPU_ACTIVATIONS_PER_DEVICE", activations)
+        monkeypatch.setattr(devices, "CPU_ACTIVATIONS_PER_DEVICE", activations)
         store = ExperimentStore(tmp_path / name, plan.spec.name)
         trained = run_locally(plan, store, Progress(interactive=False))
         assert trained == (1 if name == "whole" else math.ceil(3 / len(run_devices())))
