@@ -172,8 +172,10 @@ def render(results: dict) -> str:
     agree, comparison = losses_agree(torch["losses"], results["wallc_warm"]["losses"])
 
     scaled = ", ".join(f"{seconds * reference['seeds'] / torch['seeds']:.1f}" for seconds in torch["repetitions_s"])
-    lines = [f"PyTorch loop: {torch['threads']} threads, the fastest of {len(torch['repetitions_s'])} repetitions "
-             f"of {torch['seeds']} seeds, scaled to {reference['seeds']} seeds (repetitions: {scaled} s).", "",
+    repetitions = len(torch["repetitions_s"])
+    timed = f"the fastest of {repetitions} repetitions" if repetitions > 1 else "one repetition"
+    lines = [f"PyTorch loop: {torch['threads']} threads, {timed} of {torch['seeds']} seeds, scaled to "
+             f"{reference['seeds']} seeds (repetitions: {scaled} s).", "",
              f"Reference workload: {reference['seeds']} seeds, d={reference['d']}, width {reference['width']}, "
              f"batch {reference['batch']}, {reference['steps']} steps, test loss on {reference['test_samples']} "
              f"samples every {reference['every']} steps. It costs {flops / 1e9:.0f} GFLOP: {train_flops / 1e9:.0f} "
