@@ -1,4 +1,4 @@
-"""Where the time of a training program goes, kernel by kernel.
+"""Time profile of a training program, kernel by kernel.
 
     python benchmarks/profile.py [--devices N] [--set PATH=VALUE ...]
 

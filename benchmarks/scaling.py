@@ -32,8 +32,7 @@ def measure_case(overrides: dict[str, str], steps: int, peak_gflops: float) -> d
     from wall.runtime.program import CompiledProgram
     from wall.runtime.timings import compile_seconds
 
-    from wall.runtime.devices import split_for_cpu
-    from wall.runtime.execute import host_cpu_devices
+    from wall.runtime.devices import host_cpu_devices, split_for_cpu
 
     settings = [f"{path}={value}" for path, value in {**overrides, "train.steps": str(steps)}.items()]
     program = build_plans(SPEC, settings)[0].programs[0]

@@ -10,7 +10,7 @@ import numpy as np
 from wall.compiler.plan import Plan, Program, group_programs
 
 from .checkpoint import Checkpoints
-from .devices import run_devices, split_for_cpu
+from .devices import split_for_cpu
 from .measures import all_learned, run_measurements
 from .lazy_program import LazyProgram
 from .program import CompiledProgram
@@ -37,12 +37,6 @@ def pending_programs(plan: Plan, store: ExperimentStore, cpu_devices: int | None
     if cpu_devices is None:
         return programs
     return [part for program in programs for part in split_for_cpu(program, cpu_devices)]
-
-
-def host_cpu_devices() -> int | None:
-    """Count the devices this process splits runs across, or return None on GPUs."""
-    devices = run_devices()
-    return len(devices) if devices[0].platform == "cpu" else None
 
 
 def train_program(program: Program, store: ExperimentStore, progress: Progress | None = None,

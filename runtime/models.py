@@ -50,10 +50,9 @@ class Network(eqx.Module):
     (every hidden layer but the first, whose input has another size).
 
     Each W_l is stored transposed, as (fan_in, fan_out), so a batch multiplies it as
-    `h @ w`. On XLA's CPU backend the weight gradient of the vmapped runs, x^T @ delta,
-    is then a batched dot with the contracted batch axis leading in both operands; with
-    (fan_out, fan_in) storage it was a 4x slower dot and the whole step took twice as long
-    (docs/benchmarks.md).
+    `h @ w`. XLA's CPU backend then computes the vmapped weight gradient x^T @ delta
+    straight into that layout. With (fan_out, fan_in) storage the same dot needed a
+    transposed output, ran 4x slower and doubled the step time (docs/benchmarks.md).
     """
 
     weights: tuple

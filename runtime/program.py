@@ -270,7 +270,7 @@ class CompiledProgram:
 
 
 def _predict_in_blocks(model, x, block: int = 256):
-    """The model's outputs on x, computed `block` samples at a time.
+    """Compute the model's outputs on x, `block` samples at a time.
 
     The test set is evaluated at every log point. In one piece, the hidden activations of
     every run on a device (runs x samples x width floats, 64 MB for 16 runs of width 512

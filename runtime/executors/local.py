@@ -6,7 +6,8 @@ import logging
 
 from wall.compiler.plan import Plan
 
-from ..execute import host_cpu_devices, pending_programs, prepare_store, train_program
+from ..devices import host_cpu_devices
+from ..execute import pending_programs, prepare_store, train_program
 from ..progress import Progress
 from ..store import ExperimentStore
 
