@@ -11,7 +11,6 @@ chunks of logging intervals, `on_chunk` and `should_stop` callbacks, and a Progr
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import Callable
 
 import equinox as eqx
@@ -23,10 +22,9 @@ from wall.compiler.configure import stable_hash
 from wall.compiler.plan import Program, Run
 
 from . import lazy
-from .data import TargetFunction, sample_inputs
+from .data import sample_inputs
 from .kernels import empirical_ntk, kernel_drift
-from .program import (HOST_SYNCS, STREAM_INIT, STREAM_NOISE, STREAM_TEST, STREAM_TRAIN, ProgramResult,
-                      logged_loss_config, run_key)
+from .program import STREAM_INIT, STREAM_NOISE, STREAM_TEST, STREAM_TRAIN, ProgramResult, ProgramSchedule, run_key
 
 STREAM_PROBE = 7  # the probe set of the kernel drift, independent of the other streams
 
@@ -51,27 +49,13 @@ class LazyState:
     intervals_done: int
 
 
-class LazyProgram:
+class LazyProgram(ProgramSchedule):
     def __init__(self, program: Program):
+        super().__init__(program)
         config = program.config
-        self.program = program
-        self.config = config
-        self.domain = config.target.domain
-        self.train = config.train
         self.with_twin = config.parametrization.twin
-        expansion = config.target.expansion()
-        self.target = TargetFunction.from_expansion(expansion)
-        self.variance = expansion.variance()
-
-        loss_config = logged_loss_config(config)
-        self.every = loss_config.every
-        self.test_samples = loss_config.samples
-        self.normalizer = self.variance if loss_config.normalized and self.variance > 0 else 1.0
         drift = [m for kind, m in config.measures.values() if kind == "kernel_drift"]
         self.probe_samples = drift[0].samples if drift else 0
-        self.intervals = math.ceil(self.train.steps / self.every)
-        self.chunk_intervals = max(1, math.ceil(self.intervals / HOST_SYNCS))
-        self.chunks = math.ceil(self.intervals / self.chunk_intervals)
 
         runs = program.runs
         self.keys = jnp.stack([shared_key(run) for run in runs])

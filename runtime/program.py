@@ -58,7 +58,10 @@ class TrainingState:
     intervals_done: int
 
 
-class CompiledProgram:
+class ProgramSchedule:
+    """The set-up every kind of compiled program shares: its configuration, its target,
+    and when it logs (every `every` steps, in `chunks` host calls)."""
+
     def __init__(self, program: Program):
         config = program.config
         self.program = program
@@ -68,6 +71,7 @@ class CompiledProgram:
         expansion = config.target.expansion()
         self.target = TargetFunction.from_expansion(expansion)
         self.variance = expansion.variance()
+
         loss_config = logged_loss_config(config)
         self.every = loss_config.every
         self.test_samples = loss_config.samples
@@ -75,6 +79,12 @@ class CompiledProgram:
         self.intervals = math.ceil(self.train.steps / self.every)
         self.chunk_intervals = max(1, math.ceil(self.intervals / HOST_SYNCS))
         self.chunks = math.ceil(self.intervals / self.chunk_intervals)
+
+
+class CompiledProgram(ProgramSchedule):
+    def __init__(self, program: Program):
+        super().__init__(program)
+        config = program.config
         kinds = {kind: measure for kind, measure in config.measures.values()}
         self.log_coefficients = "coefficients" in kinds
         self.top_singular = kinds["weight_change"].top if "weight_change" in kinds else 0
