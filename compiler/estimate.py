@@ -12,6 +12,8 @@ import dataclasses
 import math
 import time
 
+from wall.lang.diagnostics import counted
+
 # Fraction of the matmul peak a training program reaches, and the fixed cost of one step
 # (loop, random numbers, small elementwise kernels). Rough values for the two-layer nets of
 # docs/benchmarks.md on a 2-core CPU (50 to 66% of peak for 32 runs of width 512); small
@@ -90,7 +92,7 @@ class ComputeEstimate:
 
     def describe(self) -> str:
         return (f"estimated compute: ~{self.flops / 1e9:.3g} GFLOP in {self.programs} programs, "
-                f"~{self.train_s:.3g} s to train on {self.devices} device(s) "
+                f"~{self.train_s:.3g} s to train on {counted(self.devices, 'device')} "
                 f"(matmul peak measured now: {self.peak_gflops:.0f} GFLOP/s)")
 
 

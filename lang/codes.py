@@ -33,8 +33,9 @@ CODES: dict[str, tuple[str, str]] = {
     "E0113": ("import cycle", "Two or more files import each other. Move what they share into a third file."),
     "E0114": ("invalid override",
               "`--set PATH=VALUE` names blocks by kind or name and then a field (`train.lr`, "
-              "`model.wide.width`, `sweep.grid.d`), or a top-level `let` by its name; the value is "
-              "a spec expression."),
+              "`model.wide.width`, `sweep.grid.d`), or a top-level `let` that the file declares by "
+              "its name; the value is a spec expression. A bare field name such as `width` is an "
+              "error rather than a new `let` that nothing would read."),
     "E0120": ("unknown base",
               "`extends NAME` names a block of the same kind declared outside the experiment, in the "
               "same experiment, or in an imported file (`extends common.base` after "

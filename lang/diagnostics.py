@@ -62,6 +62,11 @@ def error(code: str, message: str, span: Span | None, hint: str | None = None, n
     return SpecError([Diagnostic(code, message, span, hint=hint, notes=tuple(notes))])
 
 
+def counted(count: int, noun: str) -> str:
+    """Write a count with its noun, plural unless the count is 1: `1 error`, `2 devices`."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def did_you_mean(name: str, choices) -> str | None:
     """Return a hint naming the closest valid choice, or None when nothing is close.
 

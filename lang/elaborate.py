@@ -202,7 +202,8 @@ def schema_for(block: ast.Block, problems: list[Diagnostic] | None = None):
     if problems is not None:
         choices = ", ".join(sorted(registry))
         what = f"unknown {block.kind} `{variant}`" if variant else f"`{block.kind}` needs a kind"
-        problems.append(Diagnostic("E0107", what, block.kind_span,
+        span = block.label_spans[0] if variant and block.label_spans else block.kind_span
+        problems.append(Diagnostic("E0107", what, span,
                                    hint=did_you_mean(variant, registry) if variant else f"write `{block.kind} {sorted(registry)[0]} {{ ... }}`",
                                    notes=(f"{block.kind} kinds: {choices}",)))
     return None

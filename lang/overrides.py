@@ -3,8 +3,9 @@
 The value is parsed with the expression grammar, so `--set train.lr=0.1/d` and
 `--set 'sweep.grid.d=[8, 16]'` mean what they would in the file. The path names nested
 blocks by kind or name, then a field: `train.lr`, `model.width`, `model.wide.width`,
-`sweep.grid.seed`; a single name sets a top-level `let`. An override that matches no block
-is an error, and one that names an unknown field is reported like any unknown field.
+`sweep.grid.seed`; a single name sets an existing top-level `let`. An override that matches
+no block or no `let` is an error, and one that names an unknown field is reported like any
+unknown field.
 """
 
 from __future__ import annotations
@@ -27,12 +28,13 @@ def _origin(number: int) -> str:
 
 def apply_overrides(file: ast.File, overrides: list[str]) -> ast.File:
     for number, text in enumerate(overrides, start=1):
-        path, value = _split(text, number)
-        file = _apply(file, path, value, text)
+        path, name_span, value = _split(text, number)
+        file = _apply(file, path, value, text, name_span)
     return file
 
 
-def _split(text: str, number: int) -> tuple[list[str], ast.Node]:
+def _split(text: str, number: int) -> tuple[list[str], Span, ast.Node]:
+    """Split `PATH=VALUE` into the path's names, the span of its last name and the value."""
     origin = _origin(number)
     path, equals, value = text.partition("=")
     if not equals or not path.strip() or not value.strip():
@@ -42,17 +44,24 @@ def _split(text: str, number: int) -> tuple[list[str], ast.Node]:
     if not all(part.isidentifier() for part in names):
         raise error("E0114", f"invalid override path `{path}`", Span(origin, 1, 1, 1, len(path) + 1),
                     hint="a path is names joined by dots, e.g. model.width")
+    # The field's name ends the path: `width` in `model.width=64`.
+    path_end = len(path.rstrip()) + 1
+    name_span = Span(origin, 1, path_end - len(names[-1]), 1, path_end)
     # Columns of the value count from the start of `PATH=VALUE`, as the user typed it.
-    return names, parse_expression(" " * (len(path) + 1) + value, origin)
+    return names, name_span, parse_expression(" " * (len(path) + 1) + value, origin)
 
 
-def _apply(file: ast.File, path: list[str], value: ast.Node, text: str) -> ast.File:
+def _apply(file: ast.File, path: list[str], value: ast.Node, text: str, name_span: Span) -> ast.File:
     if len(path) == 1:
+        if not any(isinstance(item, ast.Let) and item.name == path[0] for item in file.items):
+            # A new `let` would be read by nothing, and the run would silently ignore the override.
+            raise error("E0114", f"the override `{text}` names no top-level `let`", value.span,
+                        hint=_field_hint(file, path[0]))
         return dataclasses.replace(file, items=_set_let(file.items, path[0], value))
     changed, items = False, []
     for item in file.items:
         if isinstance(item, ast.Block) and item.kind == "experiment":
-            updated = _set_in_block(item, path[1:] if path[0] in item.labels else path, value)
+            updated = _set_in_block(item, path[1:] if path[0] in item.labels else path, value, name_span)
             changed = changed or updated is not item
             item = updated
         items.append(item)
@@ -63,22 +72,42 @@ def _apply(file: ast.File, path: list[str], value: ast.Node, text: str) -> ast.F
 
 
 def _set_let(items: tuple, name: str, value: ast.Node) -> tuple:
-    replaced = tuple(dataclasses.replace(i, value=value) if isinstance(i, ast.Let) and i.name == name else i
-                     for i in items)
-    if replaced != items:
-        return replaced
-    return (ast.Let(value.span, name, value),) + items
+    return tuple(dataclasses.replace(i, value=value) if isinstance(i, ast.Let) and i.name == name else i
+                 for i in items)
 
 
-def _set_in_block(block: ast.Block, path: list[str], value: ast.Node) -> ast.Block:
+def _field_hint(file: ast.File, name: str) -> str:
+    """Name the paths of the fields called `name`: a bare name most often means one of them."""
+    # A field or let directly in an experiment is reached through the experiment's name.
+    paths = sorted({".".join((trail or list(item.labels[:1])) + [name])
+                    for item in file.items if isinstance(item, ast.Block)
+                    for trail in _trails_to(item, name, [])})
+    if paths:
+        return f"name it by its block: --set {paths[0]}=..." + (
+            f" (also {', '.join(paths[1:])})" if len(paths) > 1 else "")
+    return "a single name sets a top-level `let`; name a field by its block, e.g. model.width"
+
+
+def _trails_to(block: ast.Block, name: str, trail: list[str]) -> list[list[str]]:
+    """Collect the block paths (kinds below the experiment) of the fields and lets called `name`."""
+    found = []
+    for member in block.members:
+        if isinstance(member, (ast.Attribute, ast.Let)) and member.name == name:
+            found.append(trail)
+        if isinstance(member, ast.Block):
+            found += _trails_to(member, name, trail + [member.kind])
+    return found
+
+
+def _set_in_block(block: ast.Block, path: list[str], value: ast.Node, name_span: Span) -> ast.Block:
     """Set the field at `path` below a block; return the same object when nothing matched."""
     if len(path) == 1:
-        return _set_field(block, path[0], value)
+        return _set_field(block, path[0], value, name_span)
     members, changed = [], False
     for member in block.members:
         rest = _match(member, path)
         if rest is not None:
-            updated = _set_in_block(member, rest, value)
+            updated = _set_in_block(member, rest, value, name_span)
             changed = changed or updated is not member
             member = updated
         members.append(member)
@@ -96,12 +125,12 @@ def _match(member, path: list[str]) -> list[str] | None:
     return None
 
 
-def _set_field(block: ast.Block, name: str, value: ast.Node) -> ast.Block:
+def _set_field(block: ast.Block, name: str, value: ast.Node, name_span: Span) -> ast.Block:
     members, found = [], False
     for member in block.members:
         if isinstance(member, (ast.Attribute, ast.Let)) and member.name == name:
             member, found = dataclasses.replace(member, value=value), True
         members.append(member)
     if not found:
-        members.append(ast.Attribute(value.span, name, value.span, value))
+        members.append(ast.Attribute(value.span, name, name_span, value))
     return dataclasses.replace(block, members=tuple(members))

@@ -133,20 +133,21 @@ class _ToSyntax(Transformer):
 
     def block(self, meta, children):
         kind = children[0]
-        labels, extends, members = [], None, []
+        labels, label_spans, extends, members = [], [], None, []
         for child in children[1:]:
             if isinstance(child, tuple) and child[0] == "label":
                 labels.append(child[1])
+                label_spans.append(child[2])
             elif isinstance(child, tuple) and child[0] == "extends":
                 extends = child[1]
             elif child is not None:
                 members.append(child)
         return ast.Block(self._s(meta), str(kind), tuple(labels), extends, tuple(members),
-                         _token_span(self.file, kind))
+                         _token_span(self.file, kind), label_spans=tuple(label_spans))
 
     def label(self, meta, children):
         token = children[0]
-        return ("label", _unquote(token) if token.type == "STRING" else str(token))
+        return ("label", _unquote(token) if token.type == "STRING" else str(token), _token_span(self.file, token))
 
     def extends(self, meta, children):
         return ("extends", children[0])

@@ -143,6 +143,14 @@ class Recovery:
         if "RBRACE" in accepted and opening is None and self.diagnostics:
             return None  # the braces balance: an echo of a skipped `}`
         if "RBRACE" in accepted:
+            if opening is not None and opening[2] is not None:
+                # Point at the block that lost its `}`, not at the end of the file.
+                line, column, sibling = opening
+                return Diagnostic("E0001", "syntax error: a `{` is not closed",
+                                  Span(self.file, line, column, line, column + 1),
+                                  hint=f"add the missing `}}` before line {sibling}",
+                                  notes=(f"line {sibling} starts at the indentation of this block's "
+                                         "first line, so the block most likely ends before it",))
             notes = (f"the `{{` at {self.file}:{opening[0]}:{opening[1]} is still open",) if opening else ()
             return Diagnostic("E0001", "syntax error: unexpected end of file: a `{` is not closed", span,
                               hint="add the missing `}`", notes=notes)
@@ -223,25 +231,35 @@ def end_of_text(text: str, file: str) -> Span:
     return Span(file, line, column, line, column + 1)
 
 
-def unclosed_brace(text: str) -> tuple[int, int] | None:
-    """The line and column of the innermost `{` left open, skipping strings and comments."""
-    stack: list[tuple[int, int]] = []
-    line, column, in_string, in_comment, escaped = 1, 0, False, False, False
-    for char in text:
-        column += 1
-        if char == "\n":
-            line, column, in_comment, in_string = line + 1, 0, False, False
-        elif in_comment:
-            continue
-        elif in_string:
-            in_string = escaped or char != '"'
-            escaped = char == "\\" and not escaped
-        elif char == '"':
-            in_string, escaped = True, False
-        elif char == "#":
-            in_comment = True
-        elif char == "{":
-            stack.append((line, column))
-        elif char == "}" and stack:
-            stack.pop()
-    return stack[-1] if stack else None
+def unclosed_brace(text: str) -> tuple[int, int, int | None] | None:
+    """Find the `{` left open, skipping strings and comments: (line, column, sibling line).
+
+    A later line may start at the indentation of the line that opened a `{` still open.
+    Then a sibling of that block begins inside it, and that `{` is most likely the one
+    missing its `}`: it is returned with the sibling's line. Otherwise the innermost open
+    `{` is returned, with None.
+    """
+    stack: list[tuple[int, int, int]] = []  # (line, column, indentation of its line)
+    suspect = None
+    for line, content in enumerate(text.split("\n"), start=1):
+        in_string = escaped = False  # strings end at the end of their line
+        stripped = content.lstrip(" \t")
+        indent = len(content) - len(stripped)
+        starts_statement = stripped and stripped[0] not in "}#"
+        if suspect is None and stack and starts_statement and indent <= stack[-1][2]:
+            suspect = (stack[-1][0], stack[-1][1], line)
+        for column, char in enumerate(content, start=1):
+            if in_string:
+                in_string = escaped or char != '"'
+                escaped = char == "\\" and not escaped
+            elif char == '"':
+                in_string, escaped = True, False
+            elif char == "#":
+                break
+            elif char == "{":
+                stack.append((line, column, indent))
+            elif char == "}" and stack:
+                stack.pop()
+    if not stack:
+        return None
+    return suspect or (stack[-1][0], stack[-1][1], None)

@@ -141,6 +141,7 @@ class Block(Node):
     kind_span: Span
     # Where inherited or overridden fields came from, as (field, note) pairs; set by `extends`.
     origins: tuple = ()
+    label_spans: tuple = ()  # one Span per label, where the parser saw it
 
     @property
     def name(self) -> str:

@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 from wall.lang.codes import explain
-from wall.lang.diagnostics import SpecError, WallError, render_all
+from wall.lang.diagnostics import SpecError, WallError, counted, render_all
 
 logger = logging.getLogger("wall")
 
@@ -61,11 +61,21 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
 
+def _installed_version() -> str:
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version("wall")
+    except importlib.metadata.PackageNotFoundError:
+        return "(not installed)"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="wallc", description="Compile and run .wall experiment specs.",
         usage="wallc SPEC [--out DIR] [--submit] ...\n       wallc {run,check,plan,status,report,explain,fmt} ...",
         epilog="`wallc SPEC` is short for `wallc run SPEC`: check, plan, train, analyse and report.")
+    parser.add_argument("--version", action="version", version=f"wallc {_installed_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="check, plan, train what is missing, analyse and report (the default)")
@@ -142,7 +152,8 @@ def _print_diagnostics(diagnostics, args):
 
         print(render_all(diagnostics, override_sources(getattr(args, "overrides", []))), file=sys.stderr)
         if errors:
-            print(f"\n{errors} error(s); nothing was trained.", file=sys.stderr)
+            outcome = "nothing was changed" if args.command == "fmt" else "nothing was trained"
+            print(f"\n{counted(errors, 'error')}; {outcome}.", file=sys.stderr)
 
 
 # Commands.
@@ -197,8 +208,8 @@ def _print_plan(plan):
         parts = split_for_cpu(program, compute.devices)
         if len(parts) > 1:
             size = len(parts[0].runs)
-            print(f"    trained on CPUs as {len(parts)} programs of at most {size} run{'s' if size != 1 else ''} "
-                  f"each, so each device's step activations stay in cache")
+            print(f"    trained on CPUs as {len(parts)} programs of at most {counted(size, 'run')} each, "
+                  "so each device's step activations stay in cache")
         for run in program.runs:
             point = ", ".join(f"{k}={v}" for k, v in run.point.items())
             print(f"    run {run.id}  {point}  lr={run.config.train.lr:.4g}")
@@ -265,10 +276,17 @@ def _submit(plan, store, resources, wait: bool) -> bool:
     return True
 
 
+def _require_folder(folder: Path):
+    if not folder.is_dir():
+        raise WallError(f"results folder {folder} not found; pass the folder of one experiment, "
+                        "e.g. runs/leap2 (wallc SPEC writes it under --out, default runs)")
+
+
 def _status(args) -> int:
     from .status import format_states, run_states
 
     folder = Path(args.results)
+    _require_folder(folder)
     if not (folder / "plan.json").exists():
         raise WallError(f"{folder} contains no plan.json, so it is not a results folder of wallc; "
                         "pass the folder of one experiment, e.g. runs/leap2")
@@ -284,6 +302,7 @@ def _report(args) -> int:
     from .store import ExperimentStore
 
     folder = Path(args.results)
+    _require_folder(folder)
     spec = folder / "spec.wall"
     if not spec.exists():
         raise WallError(f"{folder} contains no spec.wall, so it is not a wallc results folder; "

@@ -32,6 +32,7 @@ def test_end_to_end_tiny_spec(tiny_spec, tmp_path):
     result = json.loads((run_folders[0] / "result.json").read_text())
     assert result["status"] == "done"
     assert set(result["measurements"]) >= {"samples_to_learn", "final_test_loss"}
+    assert set(result["code"]) >= {"commit", "dirty"}  # the wall version that trained the run
     html = (folder / "report.html").read_text()
     assert "<svg" in html and "Leap(f) = 2" in html
 
@@ -114,3 +115,17 @@ def test_report_replays_recorded_overrides(tiny_spec, tmp_path):
     summary = json.loads((out / "tiny" / "summary.json").read_text())
     assert summary["runs"]["finished"] == len(planned["runs"]) == 4
     assert summary["runs"]["missing"] == []
+
+
+def test_version_flag():
+    completed = run_cli("--version")
+    assert completed.returncode == 0
+    assert completed.stdout.startswith("wallc ")
+
+
+def test_missing_results_folder_not_found(tmp_path):
+    for command in ("report", "status"):
+        completed = run_cli(command, tmp_path / "nosuch")
+        assert completed.returncode == 1
+        assert "not found" in completed.stderr
+        assert "Traceback" not in completed.stderr

@@ -44,7 +44,7 @@ CASES = [
     ("E0104", spec(("  train { lr = 1.0 / d  batch = 4  steps = 10 * d }\n", "")), "experiment", 1, ()),
     ("E0105", spec(("width = 16", "width = 16  width = 32")), "width", 3, ()),
     ("E0106", spec((EXTRA, "train { lr = 1.0  batch = 4  steps = 10 }")), "train", 8, ()),
-    ("E0107", spec(("model mlp2", "model mlp9")), "model", 3, ()),
+    ("E0107", spec(("model mlp2", "model mlp9")), "mlp9", 3, ()),
     ("E0108", spec(("experiment e {", "experiment e f {")), "experiment", 1, ()),
     ("E0110", spec(top='import "missing.wall"\n'), 'import "missing.wall"', 1, ()),
     ("E0111", spec((EXTRA, "assert true")), "assert true", 8, ()),

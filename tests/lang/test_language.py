@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from wall.compiler.plan import build_plans
-from wall.lang.diagnostics import SpecError
+from wall.lang.diagnostics import SpecError, counted
 from wall.lang.parser import parse_text
 
 EXPERIMENT = """\
@@ -31,9 +31,19 @@ def write(write_spec, top="", model="model mlp2 { width = 16 }",
 
 
 def codes_of(path, overrides=()):
+    return [d.code for d in diagnostics_of(path, overrides)]
+
+
+def diagnostics_of(path, overrides=()):
     with pytest.raises(SpecError) as caught:
         build_plans(path, list(overrides))
-    return [d.code for d in caught.value.diagnostics]
+    return caught.value.diagnostics
+
+
+def parse_diagnostics(text: str, name: str):
+    with pytest.raises(SpecError) as caught:
+        parse_text(text, name)
+    return caught.value.diagnostics
 
 
 # Strings with ${...}.
@@ -172,12 +182,26 @@ def test_set_changes_spec_hash(write_spec):
 
 
 def test_set_unknown_field_is_reported(write_spec):
-    path = write(write_spec)
-    assert codes_of(path, ["model.widht=64"]) == ["E0102"]
+    diagnostic = diagnostics_of(write(write_spec), ["model.widht=64"])[0]
+    assert diagnostic.code == "E0102"
+    # Marked on the misspelt name in the override, columns 7 to 11 of `model.widht=64`.
+    assert (diagnostic.span.column, diagnostic.span.end_column) == (7, 12)
 
 
 def test_set_without_equals_is_rejected(write_spec):
     assert codes_of(write(write_spec), ["model.width"]) == ["E0114"]
+
+
+def test_set_bare_field_name_is_rejected(write_spec):
+    # Without its block the name would only add a `let` that nothing reads.
+    diagnostic = diagnostics_of(write(write_spec), ["width=64"])[0]
+    assert diagnostic.code == "E0114"
+    assert "--set model.width=" in diagnostic.hint
+
+
+def test_set_top_level_let(write_spec):
+    path = write(write_spec, top="let w = 16", model="model mlp2 { width = w }")
+    assert build_plans(path, ["w=32"])[0].runs[0].config.model.width == 32
 
 
 # Syntax-error recovery.
@@ -200,13 +224,20 @@ def test_each_slip_gives_one_error():
     ]
 
 
-def test_unclosed_brace_names_its_position():
+def test_unclosed_inner_brace_is_marked():
+    # `model` starts at the indentation of the `train` line while train's `{` is open.
     text = "experiment e {\n  train { lr = 1\n  model mlp2 { width = 3 }\n}\n"
-    with pytest.raises(SpecError) as caught:
-        parse_text(text, "open.wall")
-    diagnostic = caught.value.diagnostics[0]
+    diagnostic = parse_diagnostics(text, "open.wall")[0]
     assert "is not closed" in diagnostic.message
-    assert (diagnostic.span.line, diagnostic.span.column) == (4, 2)
+    assert (diagnostic.span.line, diagnostic.span.column) == (2, 9)
+    assert diagnostic.hint == "add the missing `}` before line 3"
+
+
+def test_unclosed_outer_brace_position():
+    text = "experiment e {\n  train { lr = 1 }\n  model mlp2 { width = 3 }\n"
+    diagnostic = parse_diagnostics(text, "open.wall")[0]
+    assert "is not closed" in diagnostic.message
+    assert (diagnostic.span.line, diagnostic.span.column) == (3, 27)
     assert diagnostic.notes == ("the `{` at open.wall:1:14 is still open",)
 
 
@@ -234,3 +265,8 @@ def test_shipped_specs_check_clean(path):
 def test_where_outside_a_sweep_is_rejected(write_spec):
     path = write(write_spec, model="model mlp2 { width = 16  where d > 4 }")
     assert codes_of(path) == ["E0111"]
+
+
+@pytest.mark.parametrize("count,text", [(0, "0 errors"), (1, "1 error"), (2, "2 errors")])
+def test_counted_nouns(count, text):
+    assert counted(count, "error") == text
