@@ -5,13 +5,14 @@ from __future__ import annotations
 import dataclasses
 import math
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from wall.lang.polynomial import Expansion
 from wall.lang.values import Domain
+
+from . import threefry
 
 
 def sample_inputs(key: PRNGKeyArray, domain: Domain, n: int) -> Float[Array, "n d"]:
@@ -20,10 +21,12 @@ def sample_inputs(key: PRNGKeyArray, domain: Domain, n: int) -> Float[Array, "n 
         return random_signs(key, shape)
     if domain.kind == "biased_hypercube":
         p = domain.p
-        bits = jax.random.bernoulli(key, p, shape).astype(jnp.float32)
+        # A word below p * 2^32 is a one with probability p, to within 2^-32.
+        threshold = np.uint32(min(round(p * 2**32), 2**32 - 1))
+        bits = (threefry.random_words(key, n * domain.d) < threshold).astype(jnp.float32).reshape(shape)
         return (bits - p) / math.sqrt(p * (1 - p))
     if domain.kind == "gaussian":
-        return jax.random.normal(key, shape, dtype=jnp.float32)
+        return threefry.normal(key, shape)
     raise ValueError(f"unknown domain kind {domain.kind!r}")
 
 
@@ -35,7 +38,7 @@ def random_signs(key: PRNGKeyArray, shape: tuple[int, ...]) -> Float[Array, "...
     fair coin, so one word gives 32 signs.
     """
     count = math.prod(shape)
-    words = jax.random.bits(key, (-(-count // 32),), dtype=jnp.uint32)
+    words = threefry.random_words(key, -(-count // 32))
     flags = (words[:, None] >> jnp.arange(32, dtype=jnp.uint32)) & 1
     return (1.0 - 2.0 * flags.astype(jnp.float32)).reshape(-1)[:count].reshape(shape)
 

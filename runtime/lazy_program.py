@@ -88,10 +88,7 @@ class LazyProgram(ProgramSchedule):
         new_model = lazy.gradient_step(lazy.centred_output, fixed["model0"], model, *args)
         new_twin = lazy.gradient_step(lazy.linearized_output, fixed["model0"], twin, *args) if self.with_twin else twin
 
-        # Steps past the budget (padding of the last chunk) leave the state unchanged.
-        active = step < self.train.steps
-        keep = lambda new, old: jnp.where(active, new, old)  # noqa: E731
-        return jax.tree.map(keep, new_model, model), jax.tree.map(keep, new_twin, twin)
+        return self.within_budget(step, (new_model, new_twin), (model, twin))
 
     def _measurements(self, fixed, model, twin):
         """Test and training loss of the model (normalised like `test_loss`), its distance to

@@ -21,9 +21,10 @@ from wall.runtime.data import random_signs
 from wall.runtime.devices import run_devices, split_for_cpu
 from wall.runtime.executors.local import run_locally
 from wall.runtime.models import Network
-from wall.runtime.program import CompiledProgram, _predict_in_blocks
+from wall.runtime.program import CompiledProgram, _predict_in_blocks, chunk_length
 from wall.runtime.progress import Progress
 from wall.runtime.store import ExperimentStore
+from wall.runtime.threefry import random_words
 
 SPEC = """
 wall 0.1
@@ -31,7 +32,7 @@ experiment plain {{
   target {{ domain = {domain}  f = {f} }}
   model mlp2 {{ width = 8 }}
   parametrization mean_field {{ bias_init = 1.0 }}
-  train {{ optimizer = "sgd"  lr = 0.5  batch = 5  steps = 7 }}
+  train {{ optimizer = "sgd"  lr = 0.5  batch = 5  steps = {steps} }}
   sweep {{ grid {{ seed = [0, 1, 2] }} }}
   measure test_loss {{ every = 3  samples = 600  normalized = true }}
 }}
@@ -68,12 +69,16 @@ def numpy_loop(program: CompiledProgram, run: int) -> list[float]:
     return losses
 
 
-@pytest.mark.parametrize("domain,f", [("hypercube(6)", "x1 + x1*x2*x3"), ("gaussian(5)", "z1 + He2(z2)")])
-def test_program_matches_a_numpy_loop(write_spec, domain, f):
-    program = build_plans(write_spec(SPEC.format(domain=domain, f=f)))[0].programs[0]
+# 7 steps logged every 3 end in a partial interval, so the last chunk has padding steps.
+# 6 steps fill whole chunks, and the program skips the padding select.
+@pytest.mark.parametrize("domain,f,steps,logs", [("hypercube(6)", "x1 + x1*x2*x3", 7, 4),
+                                                 ("gaussian(5)", "z1 + He2(z2)", 7, 4),
+                                                 ("gaussian(5)", "z1 + He2(z2)", 6, 3)])
+def test_program_matches_a_numpy_loop(write_spec, domain, f, steps, logs):
+    program = build_plans(write_spec(SPEC.format(domain=domain, f=f, steps=steps)))[0].programs[0]
     compiled = CompiledProgram(program)
     result = compiled.run()
-    assert result.test_loss.shape == (3, 4)  # steps 0, 3, 6 and the last, 7
+    assert result.test_loss.shape == (3, logs)  # steps 0, 3, 6 (and 7)
     for run in range(3):
         np.testing.assert_allclose(result.test_loss[run], numpy_loop(compiled, run), rtol=2e-4, atol=1e-6)
 
@@ -81,7 +86,7 @@ def test_program_matches_a_numpy_loop(write_spec, domain, f):
 def test_random_signs_unpack_word_bits():
     key = jax.random.PRNGKey(7)
     signs = np.asarray(random_signs(key, (5, 13)))  # 65 signs: three words, the last one partly used
-    words = np.asarray(jax.random.bits(key, (3,), dtype=jnp.uint32))
+    words = np.asarray(random_words(key, 3))
     bits = (words[:, None] >> np.arange(32, dtype=np.uint32)) & 1
     np.testing.assert_array_equal(signs.reshape(-1), (1.0 - 2.0 * bits.reshape(-1))[:65])
 
@@ -105,7 +110,7 @@ def test_blocked_prediction_equals_one_piece(samples):
 
 
 def test_large_program_split_for_cpu(write_spec):
-    spec = SPEC.format(domain="gaussian(30)", f="z1").replace("seed = [0, 1, 2]", "seed = 0..127")
+    spec = SPEC.format(domain="gaussian(30)", f="z1", steps=7).replace("seed = [0, 1, 2]", "seed = 0..127")
     spec = spec.replace("width = 8", "width = 512").replace("batch = 5", "batch = 64")
     program = build_plans(write_spec(spec))[0].programs[0]
     parts = split_for_cpu(program, devices=2)
@@ -117,7 +122,7 @@ def test_large_program_split_for_cpu(write_spec):
 
 
 def test_split_programs_match_whole_program(write_spec, tmp_path, monkeypatch):
-    plan = build_plans(write_spec(SPEC.format(domain="hypercube(6)", f="x1*x2")))[0]
+    plan = build_plans(write_spec(SPEC.format(domain="hypercube(6)", f="x1*x2", steps=7)))[0]
     losses = {}
     for name, activations in (("whole", 2**19), ("split", 8 * 5)):  # 8 * 5: one run per device
         monkeypatch.setattr(devices, "CPU_ACTIVATIONS_PER_DEVICE", activations)
@@ -126,3 +131,11 @@ def test_split_programs_match_whole_program(write_spec, tmp_path, monkeypatch):
         assert trained == (1 if name == "whole" else math.ceil(3 / len(run_devices())))
         losses[name] = [store.read_metrics(run.id)["test_loss"] for run in plan.runs]
     np.testing.assert_allclose(losses["split"], losses["whole"], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("intervals,length", [(1, 1), (40, 1), (41, 1), (100, 2), (1000, 25), (4000, 100),
+                                              (1009, 26)])
+def test_chunk_length_divides_intervals(intervals, length):
+    # 1009 is prime: no divisor within 4x the host syncs, so its last chunk is padded.
+    assert chunk_length(intervals) == length
+    assert math.ceil(intervals / length) <= 4 * 40
