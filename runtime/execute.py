@@ -15,7 +15,7 @@ from .measures import all_learned, run_measurements
 from .lazy_program import LazyProgram
 from .program import CompiledProgram
 from .progress import Progress
-from .provenance import provenance
+from .provenance import code_version, provenance
 from .store import ExperimentStore
 
 logger = logging.getLogger(__name__)
@@ -59,6 +59,10 @@ def train_program(program: Program, store: ExperimentStore, progress: Progress |
             on_chunk(done, total)
 
     result = compiled.run(on_chunk=chunk_done, should_stop=should_stop, checkpoints=checkpoints)
+    # Run ids leave out the code version, so a folder can hold runs trained by different
+    # versions of wall, whose random batches may differ. Each result records its commit.
+    # A job's result names its code copy instead: git would find the checkout around it.
+    code = code_version() if job is None else None
     for index, run in enumerate(program.runs):
         measurements = run_measurements(result, index, run.config)
         status = "diverged" if measurements["diverged"] else "done"
@@ -66,6 +70,8 @@ def train_program(program: Program, store: ExperimentStore, progress: Progress |
             logger.warning("run %s diverged (NaN or inf in its loss); its result is recorded as diverged", run.id)
         record = {"id": run.id, "status": status, "point": run.to_json()["point"],
                   "measurements": measurements, "stopped_early": result.stopped_early}
+        if code is not None:
+            record["code"] = code
         if job is not None:
             record["job"] = job
         curves = {"test_loss": result.test_loss[index]}

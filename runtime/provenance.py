@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import functools
 import importlib.metadata
 import platform
 import subprocess
@@ -11,8 +12,11 @@ from pathlib import Path
 LIBRARIES = ("jax", "jaxlib", "equinox", "optax", "numpy", "lark", "pydantic", "submitit")
 
 
+@functools.lru_cache(maxsize=1)
 def code_version() -> dict:
-    """Read the git commit of the installed wall sources and whether the tree was dirty."""
+    """Read the git commit of the installed wall sources and whether the tree was dirty.
+
+    Read once per process: every program a command trains records it."""
     source = Path(__file__).resolve().parent.parent
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=source, capture_output=True,

@@ -81,6 +81,7 @@ def render_report(plan: Plan, store: ExperimentStore, results: dict, analyses: l
         "analyses": [_analysis_view(a) for a in analyses],
         "overlay_figure": _overlay_figure(analyses),
         "loss_figure": _loss_figure(plan, groups),
+        "plateaus_drawn": any(kind == "plateaus" for run in plan.runs for kind, _ in run.config.measures.values()),
         "coefficient_figure": _coefficient_figure(groups),
         "coefficient_rows": _coefficient_rows(groups),
         "weight_figure": _weight_figure(groups),
@@ -112,17 +113,27 @@ def _analysis_view(analysis: dict) -> dict:
         view["figure"] = figures.mean_figure(result.values, result.mean, result.interval, analysis["fit"]) \
             if result.values else ""
     else:
-        labels = analysis.get("labels", {})
-        view["figure"] = figures.power_law_figure(result, analysis["predicted"], labels.get("x", "d"),
-                                                  labels.get("y", "samples to learn")) if result.xs else ""
+        x_label, y_label = _axis_labels(analysis)
+        view["figure"] = figures.power_law_figure(result, analysis["predicted"], x_label, y_label) \
+            if result.xs else ""
     return view
 
 
+def _axis_labels(analysis: dict) -> tuple[str, str]:
+    """Return the x and y of a fit as the spec wrote them, e.g. `d` and `samples_to_learn`."""
+    labels = analysis.get("labels", {})
+    return labels.get("x", "d"), labels.get("y", "samples to learn")
+
+
 def _overlay_figure(analyses: list[dict]) -> str:
-    fits = [(a["name"], a["result"]) for a in analyses if a["function"] == "power_law" and a["result"].xs]
-    if len(fits) < 2:
-        return ""
-    return figures.power_law_overlay(fits, "d", "samples to learn (median over seeds)")
+    """One plot of every power-law fit, when they all fit the same y against the same x."""
+    power_laws = [a for a in analyses if a["function"] == "power_law" and a["result"].xs]
+    axes = {_axis_labels(a) for a in power_laws}
+    if len(power_laws) < 2 or len(axes) != 1:
+        return ""  # slopes of different quantities on one plot would read as comparable
+    x_label, y_label = axes.pop()
+    return figures.power_law_overlay([(a["name"], a["result"]) for a in power_laws], x_label,
+                                     f"{y_label} (median over seeds)")
 
 
 @dataclasses.dataclass

@@ -21,10 +21,23 @@ from pathlib import Path
 import numpy as np
 
 
+def _read_umask() -> int:
+    mask = os.umask(0)  # reading the umask means setting it, so put it back at once
+    os.umask(mask)
+    return mask
+
+
+# Read once at import, before any thread could create a file while the umask is 0.
+UMASK = _read_umask()
+
+
 def atomic_write_bytes(path: Path, data: bytes):
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        # mkstemp makes the file readable by its owner only. Give it the permissions any
+        # new file of the user gets (0666 less the umask), so collaborators can read results.
+        os.fchmod(handle, 0o666 & ~UMASK)
         with os.fdopen(handle, "wb") as file:
             file.write(data)
             file.flush()
