@@ -24,6 +24,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from wall.lang.diagnostics import counted
 from wall.runtime.devices import configure_host_devices
 
 SPEC = Path(__file__).with_name("reference.wall")
@@ -115,7 +116,8 @@ def main() -> int:
         if name in parts:
             shares[parts[name]] += microseconds
     total = sum(shares.values())
-    print(f"{len(program.program.runs)} runs on {len(program.devices)} device(s); kernel time summed over devices")
+    print(f"{len(program.program.runs)} runs on {counted(len(program.devices), 'device')}; "
+          "kernel time summed over devices")
     print("| part of the program | kernel time s | share |")
     print("|---|---|---|")
     for part in PARTS:
