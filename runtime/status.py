@@ -2,9 +2,9 @@
 
 The results store decides first: a run with a result is done (or diverged). Otherwise the
 job of the latest submission that contains the run tells whether it is pending, running or
-failed. The scheduler is asked once per call, through one `sacct` command, and its
-answer is reused for `MIN_QUERY_INTERVAL_S`, so that many `wallc status` calls in a loop
-do not load the controller.
+failed. Each call queries the scheduler once, through one `squeue` and one `sacct`
+command, and reuses the result for `MIN_QUERY_INTERVAL_S`, so that many `wallc status`
+calls in a loop do not load the controller.
 """
 
 from __future__ import annotations
@@ -99,8 +99,8 @@ def _tail(failure: dict) -> str | None:
 
 def scheduler_states(store: ExperimentStore, job_ids: list[str], query=None,
                      max_age_s: float = MIN_QUERY_INTERVAL_S) -> dict[str, str]:
-    """Return the SLURM state of each job id, from a cached sacct output younger than
-    MIN_QUERY_INTERVAL_S or from one new sacct call."""
+    """Return the SLURM state of each job id, from cached states younger than
+    MIN_QUERY_INTERVAL_S or from one new query."""
     if not job_ids:
         return {}
     cache_path = store.folder / "jobs" / "scheduler.json"
@@ -110,25 +110,40 @@ def scheduler_states(store: ExperimentStore, job_ids: list[str], query=None,
             return cache["states"]
     except (OSError, ValueError, KeyError):
         pass
-    states = (query or query_sacct)(job_ids)
+    states = (query or query_scheduler)(job_ids)
     atomic_write_json(cache_path, {"queried_at": time.time(), "states": states})
     return states
 
 
-def query_sacct(job_ids: list[str]) -> dict[str, str]:
-    arrays = sorted({job_id.split("_")[0] for job_id in job_ids})
+def query_scheduler(job_ids: list[str]) -> dict[str, str]:
+    """Query sacct for ended jobs and squeue for live ones; for a job in both, squeue wins.
+
+    The controller itself serves squeue, while sacct reads the accounting database, which
+    slurmdbd fills with a lag of seconds, more on a busy cluster. There a job that has just
+    started can still be pending, or missing."""
+    arrays = ",".join(sorted({job_id.split("_")[0] for job_id in job_ids}))
+    states = _parse_states(_scheduler_output(["sacct", "-X", "-n", "-P", "-o", "JobID,State", "-j", arrays]))
+    states.update(_parse_states(_scheduler_output(["squeue", "-h", "--array", "-o", "%i|%T", "-j", arrays])))
+    return states
+
+
+def _scheduler_output(command: list[str]) -> str:
+    # squeue may exit non-zero when a listed job has left the queue while still printing
+    # the others, so the output is parsed whatever the exit status.
     try:
-        output = subprocess.run(["sacct", "-X", "-n", "-P", "-o", "JobID,State", "-j", ",".join(arrays)],
-                                capture_output=True, text=True, timeout=30, check=True).stdout
+        return subprocess.run(command, capture_output=True, text=True, timeout=30).stdout
     except (OSError, subprocess.SubprocessError):
-        return {}
+        return ""
+
+
+def _parse_states(output: str) -> dict[str, str]:
     states = {}
     for line in output.splitlines():
         if "|" not in line:
             continue
         job, state = line.split("|", 1)
-        for single in expand_job_ids(job):
-            states[single] = state.split()[0] if state else "UNKNOWN"
+        for single in expand_job_ids(job.strip()):
+            states[single] = state.split()[0] if state.strip() else "UNKNOWN"
     return states
 
 

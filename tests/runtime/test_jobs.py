@@ -12,6 +12,7 @@ from wall.lang.diagnostics import SpecError, WallError
 from wall.runtime.executors.debug import run_debug
 from wall.runtime.jobs import TrainTask
 from wall.runtime.resources import load_profile, resolve_resources, sbatch_parameters
+from wall.runtime import status
 from wall.runtime.status import expand_job_ids, format_states, run_states
 from wall.runtime.store import ExperimentStore
 from wall.runtime.submission import new_submission, pack_tasks
@@ -124,3 +125,13 @@ def test_array_ids_from_sacct_are_expanded():
     assert expand_job_ids("12_[0-2,5%4]") == ["12_0", "12_1", "12_2", "12_5"]
     assert expand_job_ids("12_3") == ["12_3"]
     assert expand_job_ids("13") == ["13"]
+
+
+def test_squeue_state_wins_over_sacct(monkeypatch):
+    # Just after a task starts, sacct can still report PENDING (or miss the job) while
+    # squeue, served by the controller, already reports RUNNING.
+    outputs = {"sacct": "12_0|PENDING\n12_[1%1]|PENDING\n11|CANCELLED by 0\n",
+               "squeue": "12_0|RUNNING\n12_1|PENDING\n13_0|RUNNING\n"}
+    monkeypatch.setattr(status, "_scheduler_output", lambda command: outputs[command[0]])
+    states = status.query_scheduler(["11", "12_0", "12_1", "13_0"])
+    assert states == {"11": "CANCELLED", "12_0": "RUNNING", "12_1": "PENDING", "13_0": "RUNNING"}

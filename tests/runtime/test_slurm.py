@@ -50,9 +50,9 @@ def spec_text(name: str, *, sweep: str = "d = [8, 16]  seed = 0..1", width: str 
 @pytest.fixture(scope="module", autouse=True)
 def accounting_ready():
     """Wait until accounting reports a finished job. On a cluster that has just started,
-    sacct can lag behind the scheduler for tens of seconds, and wallc's states come from
-    sacct, so without this the first test could see every run as unknown."""
-    submitted = subprocess.run(["sbatch", "--parsable", "--partition=debug", "--wrap=true"],
+    sacct can lag behind the scheduler for tens of seconds, and wallc learns how a job
+    ended from sacct, so without this the first test could see finished runs as unknown."""
+    submitted = subprocess.run(["sbatch", "--parsable", "--partition=debug", "--output=/dev/null", "--wrap=true"],
                                capture_output=True, text=True, timeout=60)
     assert submitted.returncode == 0, submitted.stderr
     job_id = submitted.stdout.strip().split(";")[0]
@@ -169,14 +169,14 @@ def test_failing_job_is_reported_with_log_tail(tmp_path):
 
 
 def test_time_limit_requeue_resumes_from_checkpoint(tmp_path):
-    # 40 chunks with a 2 s pause each outlast the 2-minute limit minus the 30 s warning;
+    # 40 chunks with a 3 s pause each (120 s) outlast the 2-minute limit minus the 30 s warning;
     # the job is signalled, checkpoints, is requeued and finishes from the checkpoint.
     text = spec_text("long", sweep="d = [8]  seed = 0..1", steps=400, every=10, resources="cpus = 1  time = 2min")
     spec = tmp_path / "long.wall"
     spec.write_text(text)
     out = tmp_path / "out"
     folder = out / "long"
-    assert wallc(spec, "--submit", "--out", out, pause_s=2.0).returncode == 0
+    assert wallc(spec, "--submit", "--out", out, pause_s=3.0).returncode == 0
     # The same runs without a pause, in a job on the same node, are never interrupted.
     reference = tmp_path / "reference"
     assert wallc(spec, "--submit", "--out", reference).returncode == 0
