@@ -105,7 +105,9 @@ def test_rank_one_update_has_stable_rank_one():
     model = Network((w0 + jnp.outer(u, v),), (None,), jnp.ones(6), (1.0,), 1.0, "relu", False)
     singular, norms = _weight_change(model, (w0,), top=3)
     np.testing.assert_allclose(stable_rank(np.asarray(singular), np.asarray(norms)), [1.0], rtol=1e-4)
-    assert float(singular[0, 1]) < 1e-4 * float(singular[0, 0])
+    # The Gram matrix squares singular values, so in float32 a zero one comes out near
+    # sqrt(eps) = 3.5e-4 of the largest (4.9e-4 here), not at eps.
+    assert float(singular[0, 1]) < 3e-3 * float(singular[0, 0])
 
 
 def test_orthogonal_rank_two_update_has_stable_rank_two():
