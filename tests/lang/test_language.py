@@ -46,6 +46,13 @@ def parse_diagnostics(text: str, name: str):
     return caught.value.diagnostics
 
 
+def test_call_without_arguments_is_an_error(write_spec):
+    path = write(write_spec, model="model mlp2 { width = sqrt() }")
+    (diagnostic,) = diagnostics_of(path)
+    assert diagnostic.code == "E0307"
+    assert (diagnostic.span.line, diagnostic.span.column) == (5, 24)
+
+
 # Strings with ${...}.
 
 
