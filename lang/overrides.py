@@ -55,7 +55,7 @@ def _apply(file: ast.File, path: list[str], value: ast.Node, text: str, name_spa
     if len(path) == 1:
         if not any(isinstance(item, ast.Let) and item.name == path[0] for item in file.items):
             # A new `let` would be read by nothing, and the run would silently ignore the override.
-            raise error("E0114", f"the override `{text}` names no top-level `let`", value.span,
+            raise error("E0114", f"the override `{text}` names no top-level `let`", name_span,
                         hint=_field_hint(file, path[0]))
         return dataclasses.replace(file, items=_set_let(file.items, path[0], value))
     changed, items = False, []

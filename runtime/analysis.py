@@ -11,7 +11,7 @@ from wall.compiler.analyses import analysis_settings
 from wall.compiler.plan import Plan, Run
 from wall.compiler.scopes import EVALUATOR, experiment_scope
 from wall.compiler.sweep import point_key
-from wall.compiler.theory import predicted_sample_exponent
+from wall.compiler.theory import leap, predicted_sample_exponent
 from wall.lang import syntax as ast
 from wall.lang.diagnostics import SpecError
 
@@ -245,16 +245,21 @@ def source_name(node: ast.Node) -> str:
     return getattr(node, "name", "?")
 
 
-def predicted_exponent(plan: Plan, call: ast.Call, results: dict[str, dict]) -> float | None:
-    """The theory's sample exponent for the target of the runs an analysis selects, when
-    they share one target."""
+def selected_target(plan: Plan, call: ast.Call, results: dict[str, dict]):
+    """Return the target expansion of the runs an analysis selects, or None when they do
+    not share one target."""
     targets = {}
     for run, _ in selected_runs(plan, call, results):
         expansion = run.config.target.expansion()
         targets[expansion.describe()] = expansion
-    if len(targets) != 1:
-        return None
-    return float(predicted_sample_exponent(next(iter(targets.values()))))
+    return next(iter(targets.values())) if len(targets) == 1 else None
+
+
+def predicted_exponent(plan: Plan, call: ast.Call, results: dict[str, dict]) -> float | None:
+    """Return the theory's sample exponent for the target of the runs an analysis selects,
+    or None when they do not share one target."""
+    expansion = selected_target(plan, call, results)
+    return None if expansion is None else float(predicted_sample_exponent(expansion))
 
 
 def source_text(source: str, node: ast.Node) -> str:
@@ -277,6 +282,7 @@ def analyze_all(plan: Plan, results: dict[str, dict]) -> list[dict]:
         call = fit_attribute.value
         result = ANALYZERS[call.func.name](plan, block, call, results)
         predicted = predicted_exponent(plan, call, results) if call.func.name == "power_law" else None
+        target = selected_target(plan, call, results) if call.func.name == "power_law" else None
         theory_note = None
         if plan.runs[0].config.parametrization_kind == "lazy":
             from .lazy_analysis import lazy_predicted_exponent, lazy_theory_note  # they import this module
@@ -291,6 +297,7 @@ def analyze_all(plan: Plan, results: dict[str, dict]) -> list[dict]:
             "fit": source_text(plan.source, call),
             "result": result,
             "predicted": predicted,
+            "leap": None if target is None else leap(target).leap,
             "theory_note": theory_note,
             "labels": {argument: source_text(plan.source, node) for argument, node in call.kwargs},
             "expectations": evaluate_expectations(plan, block, result, predicted, earlier),

@@ -152,7 +152,8 @@ def _print_diagnostics(diagnostics, args):
 
         print(render_all(diagnostics, override_sources(getattr(args, "overrides", []))), file=sys.stderr)
         if errors:
-            outcome = "nothing was changed" if args.command == "fmt" else "nothing was trained"
+            outcome = {"fmt": "nothing was changed", "plan": "nothing was planned"}.get(args.command,
+                                                                                    "nothing was trained")
             print(f"\n{counted(errors, 'error')}; {outcome}.", file=sys.stderr)
 
 
@@ -172,7 +173,7 @@ def _check(args) -> int:
         checked += 1
         for plan in plans:
             problems.extend(plan.warnings)
-            print(f"{spec}: experiment {plan.spec.name}: {len(plan.runs)} runs in {len(plan.programs)} programs, ok")
+            print(f"{spec}: experiment {plan.spec.name}: {counted(len(plan.runs), 'run')} in {counted(len(plan.programs), 'program')}, ok")
     if problems:
         _print_diagnostics(problems, args)
     return 1 if any(d.severity == "error" for d in problems) else 0
@@ -194,7 +195,8 @@ def _print_plan(plan):
 
     from .devices import planned_device_count, split_for_cpu, usable_cores
 
-    print(f"experiment {plan.spec.name}: {len(plan.runs)} runs in {len(plan.programs)} compiled programs")
+    print(f"experiment {plan.spec.name}: {counted(len(plan.runs), 'run')} in "
+          f"{counted(len(plan.programs), 'compiled program')}")
     compute = estimate_compute(plan.runs, planned_device_count(), cores=usable_cores())
     print(f"  {compute.describe()}")
     for theory in plan.theory_summary():
@@ -360,6 +362,10 @@ def _print_summary(summary: dict, store) -> bool:
             low, high = result["interval"]
             print(f"  {analysis['name']}: exponent {result['exponent']:.3f} "
                   f"({result['level']:.0%} interval {low:.3f} to {high:.3f}, R^2 {result['r2']:.3f})")
+            distinct_x = len(set(result["xs"]))
+            if distinct_x < 3:
+                print(f"    warning: only {counted(distinct_x, 'value')} of x, so R^2 = 1 by construction; "
+                      "sweep at least three values before trusting the exponent")
         for expectation in analysis["expectations"]:
             mark = "held" if expectation["held"] else "did not hold"
             all_held = all_held and expectation["held"]

@@ -277,6 +277,7 @@ def _run_rows(plan: Plan, results: dict) -> list[dict]:
                 elif isinstance(value, dict) and "censored" in value:
                     row["learned"] = (f"> {value['lower_bound']:,} (censored)" if value["censored"]
                                       else f"{int(read_number(value['value'])):,}")
+                    notes += _relapse_note(name, value, run, read_number(measurements["final_test_loss"]))
                 elif isinstance(value, dict) and "plateaus" in value:
                     level = read_number(value["value"])
                     notes.append(f"{name}: " + (f"level {level:.3g} for {value['steps']:,} steps"
@@ -290,6 +291,15 @@ def _run_rows(plan: Plan, results: dict) -> list[dict]:
             row["notes"] = "; ".join(notes)
         rows.append(row)
     return rows
+
+
+def _relapse_note(name: str, value: dict, run, final_loss: float) -> list[str]:
+    """Flag a run that crossed the threshold but ended above it: its samples to learn
+    count the first crossing, which a reader of the table would take for a stable one."""
+    below = run.config.measures[name][1].below
+    if value["censored"] or not final_loss > below:
+        return []
+    return [f"{name}: the loss first fell below {below:g}, then ended above it"]
 
 
 def _format_number(value: float) -> str:

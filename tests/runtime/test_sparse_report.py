@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 
+from wall.compiler.plan import build_plans
 from wall.runtime.cli import main
+from wall.runtime.report import _relapse_note
 
 SPEC = """
 wall 0.1
@@ -41,15 +43,18 @@ experiment sparse {
 """
 
 
-def test_two_targets_in_one_report(write_spec, tmp_path):
+def test_two_targets_in_one_report(write_spec, tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["run", str(write_spec(SPEC, "sparse.wall")), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "warning: only 2 values of x, so R^2 = 1 by construction" in printed
     folder = out / "sparse"
     summary = json.loads((folder / "summary.json").read_text())
 
     analyses = {a["name"]: a for a in summary["analyses"]}
     assert analyses["easy_slope"]["result"]["xs"] == [8.0, 16.0]
     assert analyses["easy_slope"]["predicted"] == 1.0
+    assert analyses["easy_slope"]["leap"] == 1
     assert 0.0 <= analyses["in_order"]["result"]["mean"] <= 1.0
     assert analyses["hard_loss"]["result"]["mean"] > 0
     assert all(e["held"] for e in analyses["hard_loss"]["expectations"])
@@ -64,3 +69,13 @@ def test_two_targets_in_one_report(write_spec, tmp_path):
     html = (folder / "report.html").read_text()
     for heading in ("Coefficient trajectories", "Weight change", "Loss curves"):
         assert heading in html, heading
+    assert "log factor at Leap 2" not in html  # the targets have leap 1 and 3
+
+
+def test_relapse_after_learning_is_noted(write_spec):
+    run = build_plans(write_spec(SPEC, "sparse.wall"))[0].runs[0]
+    learned = {"censored": False, "value": 80, "lower_bound": 80}
+    assert _relapse_note("samples_to_learn", learned, run, final_loss=0.95) == [
+        "samples_to_learn: the loss first fell below 0.9, then ended above it"]
+    assert _relapse_note("samples_to_learn", learned, run, final_loss=0.5) == []
+    assert _relapse_note("samples_to_learn", {**learned, "censored": True}, run, final_loss=0.95) == []
