@@ -173,7 +173,7 @@ def _validation_diagnostics(exc: pydantic.ValidationError, block: ast.Block, fie
 
 
 def _describe(item: dict, value) -> str:
-    shown = repr(value) if not hasattr(value, "terms") else "the given polynomial"
+    shown = repr(value) if not hasattr(value, "terms") else "the target polynomial"
     kind = item["type"]
     context = item.get("ctx", {})
     if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
@@ -185,6 +185,9 @@ def _describe(item: dict, value) -> str:
         return f"{shown} is a number, but an integer is needed"
     if kind == "literal_error":
         return f"{shown} is not one of {context.get('expected', '')}"
+    if kind == "value_error" and "error" in context:
+        # The schema's own checks raise full sentences; pydantic's "Value error, " adds nothing.
+        return f"{shown}: {context['error']}"
     return f"{shown}: {item['msg']}"
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from wall.lang.diagnostics import Diagnostic, SpecError
 from wall.lang.elaborate import RECOVERABLE, ExperimentSpec, elaborate, elaborate_with_problems
-from wall.lang.parser import parse_file, parse_text
+from wall.lang.parser import parse_text, read_spec_text
 from wall.lang.overrides import apply_overrides
 from wall.lang.values import Reference
 
@@ -111,9 +111,9 @@ def build_plans(path: str | Path, overrides: list[str] = (), replay_recorded: bo
     With `replay_recorded`, the overrides recorded at the end of a stored spec.wall are
     applied again, so a results folder rebuilds the plan that was run.
     """
-    source = Path(path).read_text() if Path(path).exists() else None
-    syntax_tree = parse_file(path) if source is None else parse_text(source, str(path))
-    if replay_recorded and source is not None and recorded_overrides(source):
+    source = read_spec_text(path)
+    syntax_tree = parse_text(source, str(path))
+    if replay_recorded and recorded_overrides(source):
         # The source already carries the override lines, so the spec hash stays the same.
         syntax_tree = apply_overrides(syntax_tree, recorded_overrides(source))
     elif overrides:

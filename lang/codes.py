@@ -7,7 +7,8 @@ CODES: dict[str, tuple[str, str]] = {
               "The file does not follow the grammar. The message names what was found and what could "
               "come next. Common slips: a missing `=` between a field and its value, `=` where `==` "
               "was meant in a condition, an unclosed `{`, and `2d` where `2 * d` was meant."),
-    "E0002": ("cannot read the spec file", "The path does not exist or is not readable."),
+    "E0002": ("cannot read the spec file",
+              "The path does not exist, is a directory, is not readable, or is not UTF-8 text."),
     "E0101": ("unknown block kind",
               "An experiment holds target, model, parametrization, train, sweep, measure, analyze and "
               "resources blocks; a sweep holds grid and zip blocks."),
@@ -17,11 +18,15 @@ CODES: dict[str, tuple[str, str]] = {
     "E0103": ("missing required field", "The field has no default and must be set in the spec."),
     "E0104": ("missing required block", "Every experiment needs target, model, parametrization and train blocks."),
     "E0105": ("field set twice", "A field may be set once per block."),
-    "E0106": ("duplicate block", "A second block of a kind that may appear once, or two measurements with one name."),
+    "E0106": ("duplicate block",
+              "A second block of a kind that may appear once, two measurements with one name, or two "
+              "experiments of one file with one name (each writes the results folder of its name)."),
     "E0107": ("unknown variant",
               "model, parametrization and measure blocks choose their variant with the first label, "
               "e.g. `model mlp2 { ... }`. The note lists the variants."),
-    "E0108": ("wrong labels", "An experiment takes exactly one name: `experiment leap2 { ... }`."),
+    "E0108": ("wrong labels",
+              "An experiment takes exactly one name: `experiment leap2 { ... }`. The name becomes its "
+              "results folder, so it is made of letters, digits, `_` and `-`."),
     "E0110": ("cannot import",
               "The file named by `import` does not exist or cannot be read. Import paths are relative "
               "to the importing file: `import \"common.wall\"` next to the spec."),

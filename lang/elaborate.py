@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
 
 from . import schema
 from . import syntax as ast
@@ -58,6 +59,9 @@ class ExperimentSpec:
 # so `wallc check` can go on and report value errors of the same run too.
 RECOVERABLE = {"E0102", "E0105", "E0111", "E0121"}
 
+# Experiment names become folder names, so they are restricted to a portable set.
+EXPERIMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+
 
 def elaborate(file: ast.File) -> list[ExperimentSpec]:
     """Check the structure of every experiment in a file; raise SpecError listing all problems."""
@@ -74,7 +78,9 @@ def elaborate_with_problems(file: ast.File) -> tuple[list[ExperimentSpec], list[
     experiments = []
     for item in file.items:
         if isinstance(item, ast.Block) and item.kind == "experiment":
-            experiments.append(_elaborate_experiment(item, module, problems))
+            experiment = _elaborate_experiment(item, module, problems)
+            _check_unique_name(experiment, experiments, problems)
+            experiments.append(experiment)
         elif isinstance(item, ast.Block):
             _check_definition(item, module, problems)
     if not experiments and not problems:
@@ -82,6 +88,18 @@ def elaborate_with_problems(file: ast.File) -> tuple[list[ExperimentSpec], list[
                                    hint="add `experiment NAME { ... }`"))
     # A base shared by several blocks is resolved once per block; report it once.
     return experiments, list({(d.code, d.span, d.message): d for d in problems}.values())
+
+
+def _check_unique_name(experiment: ExperimentSpec, earlier: list[ExperimentSpec], problems: list[Diagnostic]):
+    # Each experiment writes its results folder under its name, so a second one of the
+    # same name would overwrite the first one's plan and report.
+    first = next((e for e in earlier if e.name == experiment.name), None)
+    if first is not None:
+        block = experiment.block
+        problems.append(Diagnostic("E0106", f"two experiments are named `{experiment.name}`",
+                                   block.label_spans[0] if block.label_spans else block.kind_span,
+                                   hint="give each experiment of a file its own name",
+                                   notes=(f"the first is at {first.block.span.file}:{first.block.span.line}",)))
 
 
 def _check_definition(block: ast.Block, module: Module, problems: list[Diagnostic]):
@@ -107,6 +125,11 @@ def _elaborate_experiment(block: ast.Block, module: Module, problems: list[Diagn
     if len(block.labels) != 1:
         problems.append(Diagnostic("E0108", "an experiment needs exactly one name", block.kind_span,
                                    hint="write `experiment leap2 { ... }`"))
+    elif not EXPERIMENT_NAME.fullmatch(name):
+        # The name becomes the results folder under --out, so `..` or `/` would write elsewhere.
+        problems.append(Diagnostic("E0108", f"invalid experiment name `{name}`",
+                                   block.label_spans[0] if block.label_spans else block.kind_span,
+                                   hint="use letters, digits, `_` and `-`, starting with a letter or digit"))
 
     siblings = {(m.kind, m.name): m for m in block.members if isinstance(m, ast.Block) and m.labels}
     singles: dict[str, ast.Block] = {}

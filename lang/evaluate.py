@@ -18,6 +18,11 @@ from .polynomial import Polynomial, expand
 from .values import CoordinateVector, Domain, Interval, Quantity, Reference, type_name
 
 MAX_RANGE_LENGTH = 1_000_000
+MAX_LIST_LENGTH = MAX_RANGE_LENGTH  # linspace and logspace
+# x1^k multiplies k times; no target needs a degree near this, and a typo like x1^(10^20) would hang.
+MAX_POLYNOMIAL_POWER = 1000
+# The normalised He_k divides by sqrt(k!), which leaves the float range near k = 170.
+MAX_HERMITE_DEGREE = 100
 COORDINATE = re.compile(r"^([xz])([1-9][0-9]*)$")
 HERMITE = re.compile(r"^He([0-9]+)$")
 
@@ -167,7 +172,14 @@ class Evaluator:
 
     def eval(self, node: ast.Node, scope: Scope):
         method = getattr(self, "_eval_" + type(node).__name__)
-        return method(node, scope)
+        try:
+            return method(node, scope)
+        except (OverflowError, ZeroDivisionError) as exc:
+            # The innermost node whose evaluation failed gets the caret; outer nodes see a SpecError.
+            raise error("E0314", f"the value cannot be computed: {exc}", node.span,
+                        hint="check the magnitudes: floats end near 1.8e308") from None
+        except (TypeError, ValueError) as exc:
+            raise error("E0313", f"the value cannot be computed: {exc}", node.span) from None
 
     # Atoms.
 
@@ -253,7 +265,7 @@ class Evaluator:
             raise error("E0305", "only builtin functions can be called", node.func.span)
         hermite = HERMITE.match(name)
         if hermite:
-            return _hermite_builtin(int(hermite.group(1)))
+            return _hermite_builtin(_hermite_degree(hermite.group(1), node))
         if name not in self.builtins:
             raise error("E0303", f"unknown function `{name}`", node.func.span,
                         hint=did_you_mean(name, self.builtins),
@@ -342,6 +354,12 @@ def make_range(start, stop, step, node: ast.Node):
     return list(range(start, stop + 1, step))
 
 
+def _hermite_degree(digits: str, node: ast.Call) -> int:
+    if len(digits) > 4 or int(digits) > MAX_HERMITE_DEGREE:
+        raise error("E0312", f"Hermite degree {digits} is above the limit {MAX_HERMITE_DEGREE}", node.func.span)
+    return int(digits)
+
+
 def _hermite_builtin(degree: int) -> Builtin:
     def hermite(context: CallContext, argument):
         if not (isinstance(argument, Polynomial) and len(argument.terms) == 1):
@@ -390,11 +408,18 @@ def _power(node: ast.Binary, left, right):
     if isinstance(left, Polynomial):
         if not (isinstance(right, int) and right >= 0):
             raise error("E0313", "a polynomial's power must be a non-negative integer", node.right.span)
+        if right > MAX_POLYNOMIAL_POWER:
+            raise error("E0314", f"the power {right} is above the limit {MAX_POLYNOMIAL_POWER} for a polynomial",
+                        node.right.span)
         return left**right
     if not (_is_number(left) and _is_number(right)):
         raise error("E0313", f"cannot raise {type_name(left)} to {type_name(right)}", node.span)
     if left == 0 and right < 0:
         raise error("E0314", "zero raised to a negative power", node.span)
+    if isinstance(left, int) and isinstance(right, int) and abs(left) > 1 and right * math.log2(abs(left)) >= 1024:
+        # Python would compute the exact integer, however many digits it has.
+        raise error("E0314", f"{left}^{right} is larger than any float", node.span,
+                    hint="write the value as a float, e.g. 2.0^100")
     return left**right
 
 
@@ -456,6 +481,8 @@ def number_builtin(function: Callable[[float], float], name: str) -> Builtin:
 def _linspace(context: CallContext, start, stop, count):
     if not isinstance(count, int) or count < 1:
         raise error("E0315", f"linspace needs a positive integer count, got {count!r}", context.span)
+    if count > MAX_LIST_LENGTH:
+        raise error("E0315", f"linspace count {count} is above the limit {MAX_LIST_LENGTH}", context.span)
     if count == 1:
         return [float(start)]
     return [start + (stop - start) * i / (count - 1) for i in range(count)]

@@ -65,7 +65,8 @@ def _import(item: ast.Import, importer: str, stack: tuple[str, ...], problems) -
         for diagnostic in exc.diagnostics:
             if diagnostic.code == "E0002":
                 problems.append(Diagnostic("E0110", f"cannot import `{item.path}`: no readable file at {target}",
-                                           item.span, hint="import paths are relative to the importing file"))
+                                           item.span, hint="import paths are relative to the importing file",
+                                           notes=(diagnostic.message,)))
             else:
                 problems.append(diagnostic)
         return None

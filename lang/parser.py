@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import sys
 from pathlib import Path
 
 import lark
@@ -11,6 +12,13 @@ from lark import Token, Transformer, v_args
 from . import syntax as ast
 from .diagnostics import Span, SpecError, error
 from .recovery import Recovery
+
+# Python refuses to convert longer integers to text, and no spec needs one.
+MAX_INTEGER_DIGITS = 1000
+# Parsing, evaluating and formatting recurse a few frames per operator, so a generated sum
+# of a few hundred terms would pass Python's default limit of 1000 frames.
+RECURSION_LIMIT = 20_000
+sys.setrecursionlimit(max(sys.getrecursionlimit(), RECURSION_LIMIT))
 
 @functools.cache
 def _parser() -> lark.Lark:
@@ -40,13 +48,22 @@ def lex(text: str, keep_comments: bool = False) -> list[Token]:
 
 
 def parse_file(path: str | Path) -> ast.File:
+    return parse_text(read_spec_text(path), str(path))
+
+
+def read_spec_text(path: str | Path) -> str:
+    """Read a spec file as UTF-8 text; a file that cannot be read is error E0002."""
     path = Path(path)
     try:
-        text = path.read_text()
+        return path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise error("E0002", f"cannot read spec file `{path}`: {exc.strerror}", None,
+        reason = "it is a directory" if path.is_dir() else exc.strerror
+        raise error("E0002", f"cannot read spec file `{path}`: {reason}", None,
                     hint="check the path; spec files usually live under specs/") from None
-    return parse_text(text, str(path))
+    except UnicodeDecodeError as exc:
+        line = exc.object[:exc.start].count(b"\n") + 1
+        raise error("E0002", f"cannot read spec file `{path}`: byte 0x{exc.object[exc.start]:02x} on line {line} "
+                    "is not UTF-8", None, hint="save the file as UTF-8 text") from None
 
 
 def parse_text(text: str, file: str = "<input>") -> ast.File:
@@ -234,7 +251,11 @@ class _ToSyntax(Transformer):
         return ast.Index(self._s(meta), children[0], children[1])
 
     def integer(self, meta, children):
-        return ast.Literal(self._s(meta), int(str(children[0]).replace("_", "")))
+        digits = str(children[0]).replace("_", "")
+        if len(digits) > MAX_INTEGER_DIGITS:
+            raise error("E0001", f"an integer of {len(digits)} digits is too long", self._s(meta),
+                        hint=f"integers have at most {MAX_INTEGER_DIGITS} digits; a float such as 1e30 can be larger")
+        return ast.Literal(self._s(meta), int(digits))
 
     def float(self, meta, children):
         return ast.Literal(self._s(meta), float(str(children[0]).replace("_", "")))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_serializer, field_validator
 
 from .polynomial import Expansion, Polynomial, expand
 from .values import Domain, Quantity
@@ -50,6 +50,17 @@ class TargetConfig(BlockConfig):
     def _nonconstant(cls, f: Polynomial) -> Polynomial:
         if f.is_constant():
             raise ValueError("the target is constant, so there is nothing to learn")
+        return f
+
+    @field_validator("f")
+    @classmethod
+    def _within_domain(cls, f: Polynomial, info: ValidationInfo) -> Polynomial:
+        # Without this check, a coordinate past d would read past the end of each input.
+        domain = info.data.get("domain")
+        highest = max(f.coordinates(), default=0)
+        if domain is not None and highest > domain.d:
+            raise ValueError(f"it reads coordinate {highest}, but the domain {domain} has only "
+                             f"{domain.d} coordinates; raise d to at least {highest} or drop the term")
         return f
 
     def expansion(self) -> Expansion:

@@ -55,6 +55,10 @@ def main(argv: list[str] | None = None) -> int:
     except WallError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except RecursionError:
+        print("error: an expression of the spec nests too deeply to process; split long sums and "
+              "products into `let` bindings", file=sys.stderr)
+        return 1
     except BrokenPipeError:
         # The reader of our output went away (e.g. `wallc plan ... | head`); that is not an error.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -318,10 +322,11 @@ def _report(args) -> int:
 
 def _fmt(args) -> int:
     from wall.lang.format import format_text
+    from wall.lang.parser import read_spec_text
 
     unformatted = []
     for spec in args.specs:
-        text = Path(spec).read_text()
+        text = read_spec_text(spec)
         formatted = format_text(text, spec)
         if formatted == text:
             continue

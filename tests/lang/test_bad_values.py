@@ -1,0 +1,88 @@
+"""Values and files that used to escape as Python exceptions: each must be a located
+diagnostic with its code, so `wallc` prints no traceback."""
+
+from __future__ import annotations
+
+import pytest
+
+from wall.compiler.plan import build_plans
+from wall.lang.diagnostics import SpecError
+
+SPEC = """wall 0.1
+experiment t {
+  target { domain = hypercube(d)  f = TARGET  NOISE }
+  model mlp2 { width = 16 }
+  parametrization mean_field {}
+  train { lr = LR  batch = 4  steps = 20 }
+  sweep { grid { d = [4]  seed = 0..1 } }
+  measure test_loss { every = 5 }
+}
+"""
+
+
+def codes(write_spec, lr="1.0", target="x1 + x1*x2", noise=""):
+    text = SPEC.replace("LR", lr).replace("TARGET", target).replace("NOISE", noise)
+    with pytest.raises(SpecError) as caught:
+        build_plans(write_spec(text))
+    return [(d.code, d.span.line if d.span else None) for d in caught.value.diagnostics]
+
+
+@pytest.mark.parametrize("lr, code", [
+    ("exp(1000)", "E0314"),
+    ("ceil(1e400)", "E0314"),
+    ("logspace(0, 400, 3)[2]", "E0314"),
+    ("2^100000", "E0314"),
+    ('sum(i in 1..3: "a")', "E0313"),
+    ("linspace(0, 1, 10^9)[1]", "E0315"),
+    ("9" * 2000, "E0001"),
+])
+def test_bad_number_is_located(write_spec, lr, code):
+    assert codes(write_spec, lr=lr) == [(code, 6)]
+
+
+@pytest.mark.parametrize("target, noise, code", [
+    ("x1^(10^20)", "", "E0314"),
+    ("He999(z1)", "", "E0312"),
+    ("x1", "noise = 30min / 0", "E0314"),
+    ("x1", "noise = len(1.0..x1)", "E0313"),
+    ("x5", "", "E0202"),  # the domain has only 4 coordinates
+])
+def test_bad_target_value_is_located(write_spec, target, noise, code):
+    assert codes(write_spec, target=target, noise=noise) == [(code, 3)]
+
+
+def test_long_flat_sum_is_planned(write_spec):
+    # Each `+` is one level of recursion in the parser and the evaluator.
+    plan = build_plans(write_spec(SPEC.replace("LR", "+".join(["0.001"] * 800)).replace("TARGET", "x1")
+                                  .replace("NOISE", "")))[0]
+    assert plan.runs[0].config.train.lr == pytest.approx(0.8)
+
+
+def test_experiment_name_cannot_leave_the_results_folder(write_spec):
+    text = SPEC.replace("experiment t", 'experiment "../x"').replace("LR", "1.0").replace("TARGET", "x1")
+    with pytest.raises(SpecError) as caught:
+        build_plans(write_spec(text.replace("NOISE", "")))
+    assert [d.code for d in caught.value.diagnostics] == ["E0108"]
+
+
+def test_two_experiments_with_one_name(write_spec):
+    experiment = SPEC.replace("LR", "1.0").replace("TARGET", "x1").replace("NOISE", "")
+    with pytest.raises(SpecError) as caught:
+        build_plans(write_spec(experiment + experiment.replace("wall 0.1\n", "")))
+    (diagnostic,) = caught.value.diagnostics
+    assert diagnostic.code == "E0106"
+    assert diagnostic.span.line == 10
+
+
+@pytest.mark.parametrize("make, reason", [
+    (lambda path: path.mkdir(), "it is a directory"),
+    (lambda path: path.write_bytes(b"wall 0.1\n\xff\xfe"), "byte 0xff on line 2 is not UTF-8"),
+])
+def test_unreadable_spec_file(tmp_path, make, reason):
+    path = tmp_path / "spec.wall"
+    make(path)
+    with pytest.raises(SpecError) as caught:
+        build_plans(path)
+    (diagnostic,) = caught.value.diagnostics
+    assert diagnostic.code == "E0002"
+    assert reason in diagnostic.message
