@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import logging
 import math
 import warnings
+import zipfile
 from pathlib import Path
 
 import jinja2
@@ -20,6 +22,8 @@ from .data import TargetFunction
 from .measures import stable_rank
 from .store import ExperimentStore, read_number
 
+logger = logging.getLogger(__name__)
+
 TEMPLATES = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
     autoescape=jinja2.select_autoescape(["html", "j2"]),
@@ -29,11 +33,43 @@ TEMPLATES.globals.update(zip=zip, inf=math.inf)
 
 
 def collect_results(plan: Plan, store: ExperimentStore) -> dict[str, dict]:
+    """Read the result of every finished run; a damaged run is left out with a warning."""
     results = {}
     for run in plan.runs:
-        if store.is_done(run.id):
-            results[run.id] = store.read_result(run.id)
+        if not store.is_done(run.id):
+            continue
+        result = store.read_result(run.id)
+        damage = _damage(store, run.id, result)
+        if damage is not None:
+            logger.warning("run %s is left out of the report: %s; delete %s to train it again",
+                           run.id, damage, store.run_folder(run.id))
+            continue
+        results[run.id] = result
     return results
+
+
+def _damage(store: ExperimentStore, run_id: str, result: dict) -> str | None:
+    """Describe what makes a stored run unreadable, or return None when it reads."""
+    try:
+        store.read_metrics(run_id)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        return f"metrics.npz cannot be read ({exc})"
+    for name, value in _numbers(result["measurements"]):
+        try:
+            float(read_number(value))
+        except (TypeError, ValueError):
+            return f"measurement `{name}` in result.json is {value!r}, not a number"
+    return None
+
+
+def _numbers(measurements: dict, prefix: str = ""):
+    """Yield (name, value) for the scalar measurements, the ones the report reads as numbers."""
+    for name, value in measurements.items():
+        if isinstance(value, dict):
+            if "value" in value:
+                yield f"{prefix}{name}.value", value["value"]
+        elif not isinstance(value, (bool, list)):
+            yield f"{prefix}{name}", value
 
 
 def write_summary_and_report(plan: Plan, store: ExperimentStore) -> dict:

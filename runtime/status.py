@@ -16,6 +16,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from wall.lang.diagnostics import WallError
+
 from .jobs import read_tail
 from .store import ExperimentStore, atomic_write_json
 from .submission import read_submission, submissions
@@ -30,6 +32,9 @@ def run_states(folder: Path, query=None, max_age_s: float = MIN_QUERY_INTERVAL_S
     """Collect one record per planned run: id, point, state, and for failures reason and log."""
     store = ExperimentStore.at(folder)
     plan = store.read_json("plan.json")
+    if not isinstance(plan, dict) or not isinstance(plan.get("runs"), list):
+        raise WallError(f"{store.folder / 'plan.json'} is damaged: it contains no list of runs; `wallc report "
+                        f"{store.folder}` plans again from its spec.wall")
     tasks = _latest_tasks(store)
     job_ids = sorted({task["job_id"] for task, _ in tasks.values() if task.get("job_id")})
     scheduler = scheduler_states(store, job_ids, query, max_age_s)

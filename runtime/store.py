@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from wall.lang.diagnostics import WallError
+
 
 def _read_umask() -> int:
     mask = os.umask(0)  # reading the umask means setting it, so put it back at once
@@ -94,11 +96,16 @@ class ExperimentStore:
         return result is not None and result.get("id") == run_id and result.get("status") in ("done", "diverged")
 
     def read_result(self, run_id: str) -> dict | None:
+        """Return a run's result record, or None when it is missing or damaged, so that the
+        run counts as not trained and the next `wallc SPEC` trains it again."""
         path = self.run_folder(run_id) / "result.json"
         try:
-            return json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError):
+            record = json.loads(path.read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
             return None
+        if not isinstance(record, dict) or not isinstance(record.get("measurements"), dict):
+            return None
+        return record
 
     def write_run(self, run_id: str, record: dict, steps: np.ndarray, curves: dict[str, np.ndarray]):
         folder = self.run_folder(run_id)
@@ -108,14 +115,21 @@ class ExperimentStore:
         atomic_write_json(folder / "result.json", record)
 
     def read_metrics(self, run_id: str) -> dict[str, np.ndarray]:
-        with np.load(self.run_folder(run_id) / "metrics.npz") as data:
+        # np.load leaves a path it opened unclosed when the archive is damaged, so the file
+        # is opened here.
+        with open(self.run_folder(run_id) / "metrics.npz", "rb") as handle, np.load(handle) as data:
             return {key: data[key] for key in data.files}
 
     def write_json(self, name: str, record):
         atomic_write_json(self.folder / name, record)
 
     def read_json(self, name: str):
-        return json.loads((self.folder / name).read_text())
+        path = self.folder / name
+        try:
+            return json.loads(path.read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise WallError(f"cannot read {path}: {exc}; `wallc report {self.folder}` plans again from its "
+                            "spec.wall, and running the spec again with the same --out rewrites the file") from None
 
     def write_text(self, name: str, text: str):
         atomic_write_text(self.folder / name, text)
