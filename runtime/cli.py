@@ -283,6 +283,9 @@ def _submit(plan, store, resources, wait: bool) -> bool:
 
 
 def _require_folder(folder: Path):
+    if folder.is_file():
+        raise WallError(f"{folder} is a file, not a results folder; to run a spec, write `wallc {folder}`, "
+                        "and pass `wallc status` or `wallc report` the folder it writes, e.g. runs/leap2")
     if not folder.is_dir():
         raise WallError(f"results folder {folder} not found; pass the folder of one experiment, "
                         "e.g. runs/leap2 (wallc SPEC writes it under --out, default runs)")

@@ -129,3 +129,13 @@ def test_missing_results_folder_not_found(tmp_path):
         assert completed.returncode == 1
         assert "not found" in completed.stderr
         assert "Traceback" not in completed.stderr
+
+
+def test_spec_file_given_as_results_folder(tmp_path):
+    spec = tmp_path / "leap2.wall"
+    spec.write_text("wall 0.1\n")
+    for command in ("report", "status"):
+        completed = run_cli(command, spec)
+        assert completed.returncode == 1
+        assert "is a file, not a results folder" in completed.stderr
+        assert f"wallc {spec}" in completed.stderr
