@@ -98,7 +98,7 @@ def configure_point(spec: ExperimentSpec, point: Point) -> RunConfig:
     problems: list[Diagnostic] = []
 
     def validated(block: ast.Block):
-        return _validate_block(block, scope, problems)
+        return validate_block(block, scope, problems)
 
     chosen = {kind: spec.block_for(kind, point) for kind in spec.blocks}
     target = validated(chosen["target"])
@@ -134,7 +134,9 @@ def configure_point(spec: ExperimentSpec, point: Point) -> RunConfig:
                      parametrization=parametrization, train=train, measures=measures)
 
 
-def _validate_block(block: ast.Block, scope, problems: list[Diagnostic]):
+def validate_block(block: ast.Block, scope, problems: list[Diagnostic]):
+    """Evaluate a block's fields in `scope` and validate them with its schema; return the
+    config, or None after adding the problems found."""
     model = schema_for(block)
     value = block_value(block, scope)
     fields, spans = {}, {}
@@ -172,6 +174,14 @@ def _validation_diagnostics(exc: pydantic.ValidationError, block: ast.Block, fie
     return diagnostics
 
 
+# The values a field of each value class accepts, named when a field got another kind of value.
+EXPECTED_VALUES = {
+    "Quantity": "a quantity with a unit, such as 30min, 2h or 16GB",
+    "Domain": "a domain: hypercube(d), biased_hypercube(d, p) or gaussian(d)",
+    "Polynomial": "a polynomial in the coordinates, such as x1 + x1*x2",
+}
+
+
 def _describe(item: dict, value) -> str:
     shown = repr(value) if not hasattr(value, "terms") else "the target polynomial"
     kind = item["type"]
@@ -185,6 +195,9 @@ def _describe(item: dict, value) -> str:
         return f"{shown} is a number, but an integer is needed"
     if kind == "literal_error":
         return f"{shown} is not one of {context.get('expected', '')}"
+    expected = context.get("class") or context.get("class_name")
+    if kind in ("is_instance_of", "dataclass_exact_type") and expected in EXPECTED_VALUES:
+        return f"{shown} is not {EXPECTED_VALUES[expected]}"
     if kind == "value_error" and "error" in context:
         # The schema's own checks raise full sentences; pydantic's "Value error, " adds nothing.
         return f"{shown}: {context['error']}"

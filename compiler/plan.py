@@ -8,6 +8,7 @@ import dataclasses
 import hashlib
 from pathlib import Path
 
+from wall.lang import syntax as ast
 from wall.lang.diagnostics import Diagnostic, SpecError
 from wall.lang.elaborate import RECOVERABLE, ExperimentSpec, elaborate, elaborate_with_problems
 from wall.lang.parser import parse_text, read_spec_text
@@ -16,7 +17,8 @@ from wall.lang.values import Reference
 
 from . import theory
 from .analyses import check_analyses
-from .configure import RunConfig, configure_runs, stable_hash
+from .configure import RunConfig, configure_runs, stable_hash, validate_block
+from .scopes import experiment_scope
 from .sweep import Point, expand_sweeps_collecting
 
 # Fields that may differ between runs of one compiled program: they become batched
@@ -147,12 +149,58 @@ def plan_experiment(spec: ExperimentSpec, source: str) -> Plan:
         problems.extend(exc.diagnostics)
     if points:
         problems.extend(check_analyses(spec, points))
+        _check_resources(spec, points[0], problems)
     if any(p.severity == "error" for p in problems):
         raise SpecError(problems)
     runs = [Run(config.run_id(), point, config) for point, config in configured]
+    warnings = warnings + _unread_axes(spec, runs)
     runs = _drop_identical_runs(runs)
     spec_hash = hashlib.sha256(source.encode()).hexdigest()[:12]
     return Plan(spec, source, spec_hash, runs, group_programs(runs), warnings)
+
+
+def _check_resources(spec: ExperimentSpec, point: Point, problems: list[Diagnostic]):
+    # Jobs read the resources only when they are submitted; checking them here lets
+    # `wallc check` catch `cpus = 0` before anything waits in a queue. They apply to the
+    # whole sweep, so the first point's scope is the one they are evaluated in.
+    block = spec.blocks.get("resources")
+    if block is not None:
+        validate_block(block, experiment_scope(spec, point), problems)
+
+
+def _unread_axes(spec: ExperimentSpec, runs: list[Run]) -> list[Diagnostic]:
+    """Warn about sweep axes whose values configure identical runs: no field reads them,
+    which is most often a misspelt name (`--set sweep.grid.dd=[1, 2]`)."""
+    by_id: dict[str, list[Run]] = {}
+    for run in runs:
+        by_id.setdefault(run.id, []).append(run)
+    unread = set()
+    for same in by_id.values():
+        for axis in same[0].point:
+            if len({repr(run.point.get(axis)) for run in same}) > 1:
+                unread.add(axis)
+    sweep = spec.blocks.get("sweep")
+    return [Diagnostic("W0406", f"the sweep axis `{axis}` changes no run, because no field reads it",
+                       _axis_span(sweep, axis), severity="warning",
+                       hint=f"use `{axis}` in a field, or remove the axis if its name is misspelt")
+            for axis in sorted(unread)]
+
+
+def _axis_span(block: ast.Block, axis: str):
+    """Return the span of the axis's name in the sweep block, else the block's keyword."""
+    found = _find_axis(block, axis)
+    return found if found is not None else block.kind_span
+
+
+def _find_axis(block: ast.Block, axis: str):
+    for member in block.members:
+        if isinstance(member, ast.Attribute) and member.name == axis:
+            return member.name_span
+        if isinstance(member, ast.Block):
+            inner = _find_axis(member, axis)
+            if inner is not None:
+                return inner
+    return None
 
 
 def _drop_identical_runs(runs: list[Run]) -> list[Run]:

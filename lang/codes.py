@@ -74,6 +74,9 @@ CODES: dict[str, tuple[str, str]] = {
     "E0403": ("invalid axis value", "Axis values are numbers, strings, booleans or names of blocks."),
     "E0404": ("axis swept twice", "An axis may appear once in a grid and its nested sub-sweeps."),
     "W0405": ("duplicate sweep points", "Points listed more than once run once; this is a warning."),
+    "W0406": ("sweep axis read by nothing",
+              "The values of an axis that no field, `let` or target reads configure identical runs, "
+              "which train once. The name is most often misspelt; this is a warning."),
     "E0501": ("assertion failed",
               "An `assert` about the spec is false for at least one sweep point. For a leap assertion "
               "the notes show the computed leap and an ordering of the support that achieves it."),

@@ -190,6 +190,8 @@ def _plan(args) -> int:
         if args.format == "json":
             print(json.dumps(plan.to_json(), indent=2))
             continue
+        if plan.warnings:
+            _print_diagnostics(plan.warnings, args)
         _print_plan(plan)
     return 0
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pydantic
 
-from wall.compiler.configure import _validate_block
+from wall.compiler.configure import validate_block
 from wall.compiler.plan import Plan
 from wall.compiler.scopes import experiment_scope
 from wall.lang.diagnostics import SpecError, WallError, did_you_mean
@@ -92,7 +92,7 @@ def _spec_fields(plan: Plan, block) -> dict:
     # Resources apply to the whole sweep; evaluate them at the first point.
     point = plan.runs[0].point if plan.runs else {}
     problems = []
-    validated = _validate_block(block, experiment_scope(plan.spec, point), problems)
+    validated = validate_block(block, experiment_scope(plan.spec, point), problems)
     if problems:
         raise SpecError(problems)
     set_names = {attribute.name for attribute in block.attributes()}

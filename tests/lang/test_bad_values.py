@@ -58,7 +58,7 @@ def test_long_flat_sum_is_planned(write_spec):
     assert plan.runs[0].config.train.lr == pytest.approx(0.8)
 
 
-def test_experiment_name_cannot_leave_the_results_folder(write_spec):
+def test_experiment_name_stays_in_out(write_spec):
     text = SPEC.replace("experiment t", 'experiment "../x"').replace("LR", "1.0").replace("TARGET", "x1")
     with pytest.raises(SpecError) as caught:
         build_plans(write_spec(text.replace("NOISE", "")))
@@ -86,3 +86,15 @@ def test_unreadable_spec_file(tmp_path, make, reason):
     (diagnostic,) = caught.value.diagnostics
     assert diagnostic.code == "E0002"
     assert reason in diagnostic.message
+
+
+def test_resources_checked_before_submitting(write_spec):
+    text = SPEC.replace("LR", "1.0").replace("TARGET", "x1").replace("NOISE", "")
+    text = text.replace("  measure test_loss", '  resources { time = 30  cpus = 0  executor = "ssh" }\n  measure test_loss')
+    with pytest.raises(SpecError) as caught:
+        build_plans(write_spec(text))
+    messages = [d.message for d in caught.value.diagnostics]
+    assert len(messages) == 3
+    assert "`time` in `resources`: 30 is not a quantity with a unit" in messages[0]
+    assert "`cpus` in `resources`: 0 is out of range" in messages[1]
+    assert "`executor` in `resources`: 'ssh' is not one of" in messages[2]
