@@ -15,7 +15,7 @@ from wall.lang import schema
 from wall.lang import syntax as ast
 from wall.lang.diagnostics import Diagnostic, SpecError, did_you_mean
 from wall.lang.elaborate import ExperimentSpec, schema_for
-from wall.lang.evaluate import CallContext
+from wall.lang.evaluate import BlockValue, CallContext
 from wall.lang.values import Reference
 
 from . import theory
@@ -183,7 +183,12 @@ EXPECTED_VALUES = {
 
 
 def _describe(item: dict, value) -> str:
-    shown = repr(value) if not hasattr(value, "terms") else "the target polynomial"
+    if hasattr(value, "terms"):
+        shown = "the target polynomial"
+    elif isinstance(value, BlockValue):
+        shown = f"the `{value.kind}` block"
+    else:
+        shown = repr(value)
     kind = item["type"]
     context = item.get("ctx", {})
     if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):

@@ -317,8 +317,15 @@ def _check_fit_call(fit: ast.Attribute, problems: list[Diagnostic]):
                                    hint=did_you_mean(function, schema.ANALYSIS_FUNCTIONS),
                                    notes=("analysis functions: " + ", ".join(schema.ANALYSIS_FUNCTIONS),)))
         return
+    needs = schema.ANALYSIS_FUNCTIONS[function]
+    if call.args:
+        # The arguments are named, so that `x` and `y` cannot be swapped by mistake.
+        named = ", ".join(f"{name} = ..." for name in needs)
+        problems.append(Diagnostic("E0602", f"`{function}` takes its arguments by name", call.args[0].span,
+                                   hint=f"write `{function}({named})`"))
+        return
     given = {name for name, _ in call.kwargs}
-    for needed in schema.ANALYSIS_FUNCTIONS[function]:
+    for needed in needs:
         if needed not in given:
             problems.append(Diagnostic("E0602", f"`{function}` needs the argument `{needed}`", call.span,
                                        hint=f"write `{function}(y = ..., x = ...)`"))

@@ -87,6 +87,12 @@ def resolve_extends(block: ast.Block, siblings: dict[tuple[str, str], ast.Block]
     if block.extends is None:
         return block
     base, base_module = _find_base(block, siblings, module)
+    if base is None and block.extends == block.name:
+        # _find_base skips the block itself, so this would read as an unknown base `m` with
+        # the hint "did you mean `m`".
+        problems.append(Diagnostic("E0120", f"`{_title(block)}` extends itself", block.kind_span,
+                                   hint="name another block of the same kind, or drop `extends`"))
+        return block
     if base is None:
         choices = [name for (kind, name) in {**module.definitions, **siblings} if kind == block.kind]
         problems.append(Diagnostic("E0120", f"unknown base `{block.extends}` for `{_title(block)}`",

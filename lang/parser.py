@@ -55,7 +55,7 @@ def read_spec_text(path: str | Path) -> str:
     """Read a spec file as UTF-8 text; a file that cannot be read is error E0002."""
     path = Path(path)
     try:
-        return path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8-sig")  # an editor's byte-order mark is not a character
     except OSError as exc:
         reason = "it is a directory" if path.is_dir() else exc.strerror
         raise error("E0002", f"cannot read spec file `{path}`: {reason}", None,

@@ -16,9 +16,11 @@ from .values import Domain, Quantity
 
 
 class BlockConfig(BaseModel):
-    """Base of every block schema: unknown fields are errors and numbers are not coerced."""
+    """Base of every block schema: unknown fields are errors, numbers are not coerced, and
+    floats are finite (1e999 evaluates to inf, which no field means)."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, arbitrary_types_allowed=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, arbitrary_types_allowed=True, frozen=True,
+                              allow_inf_nan=False)
 
     # Fields added after wall 0.1, left out of the run-id record while at their defaults,
     # so the run ids (and stored results) of existing specs do not change.

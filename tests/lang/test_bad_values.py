@@ -1,5 +1,5 @@
-"""Values and files that used to escape as Python exceptions: each must be a located
-diagnostic with its code, so `wallc` prints no traceback."""
+"""Bad values, names and files: each must give a located diagnostic with its code, never
+a traceback or a mistake accepted in silence."""
 
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ def codes(write_spec, lr="1.0", target="x1 + x1*x2", noise=""):
     ('sum(i in 1..3: "a")', "E0313"),
     ("linspace(0, 1, 10^9)[1]", "E0315"),
     ("9" * 2000, "E0001"),
+    ("1e999", "E0202"),  # inf
 ])
 def test_bad_number_is_located(write_spec, lr, code):
     assert codes(write_spec, lr=lr) == [(code, 6)]
@@ -98,3 +99,23 @@ def test_resources_checked_before_submitting(write_spec):
     assert "`time` in `resources`: 30 is not a quantity with a unit" in messages[0]
     assert "`cpus` in `resources`: 0 is out of range" in messages[1]
     assert "`executor` in `resources`: 'ssh' is not one of" in messages[2]
+
+
+def test_block_extending_itself(write_spec):
+    text = SPEC.replace("LR", "1.0").replace("TARGET", "x1").replace("NOISE", "")
+    text = text.replace("model mlp2 { width = 16 }", "model mlp2 m extends m { width = 16 }")
+    with pytest.raises(SpecError) as caught:
+        build_plans(write_spec(text))
+    (diagnostic,) = caught.value.diagnostics
+    assert diagnostic.code == "E0120"
+    assert diagnostic.message == "`model mlp2 m` extends itself"
+
+
+def test_fit_arguments_by_position(write_spec):
+    text = SPEC.replace("LR", "1.0").replace("TARGET", "x1").replace("NOISE", "")
+    text = text.replace("  measure test_loss", "  analyze a { fit = power_law(final_test_loss, d) }\n  measure test_loss")
+    with pytest.raises(SpecError) as caught:
+        build_plans(write_spec(text))
+    (diagnostic,) = caught.value.diagnostics
+    assert diagnostic.code == "E0602"
+    assert diagnostic.hint == "write `power_law(y = ..., x = ...)`"
