@@ -59,7 +59,7 @@ class ExperimentSpec:
 # so `wallc check` can go on and report value errors of the same run too.
 RECOVERABLE = {"E0102", "E0105", "E0111", "E0121"}
 
-# Experiment names become folder names, so they are restricted to a portable set.
+# The characters allowed in an experiment name, which becomes the name of its results folder.
 EXPERIMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 
 
@@ -96,8 +96,7 @@ def _check_unique_name(experiment: ExperimentSpec, earlier: list[ExperimentSpec]
     first = next((e for e in earlier if e.name == experiment.name), None)
     if first is not None:
         block = experiment.block
-        problems.append(Diagnostic("E0106", f"two experiments are named `{experiment.name}`",
-                                   block.label_spans[0] if block.label_spans else block.kind_span,
+        problems.append(Diagnostic("E0106", f"two experiments are named `{experiment.name}`", block.label_span,
                                    hint="give each experiment of a file its own name",
                                    notes=(f"the first is at {first.block.span.file}:{first.block.span.line}",)))
 
@@ -127,8 +126,7 @@ def _elaborate_experiment(block: ast.Block, module: Module, problems: list[Diagn
                                    hint="write `experiment leap2 { ... }`"))
     elif not EXPERIMENT_NAME.fullmatch(name):
         # The name becomes the results folder under --out, so `..` or `/` would write elsewhere.
-        problems.append(Diagnostic("E0108", f"invalid experiment name `{name}`",
-                                   block.label_spans[0] if block.label_spans else block.kind_span,
+        problems.append(Diagnostic("E0108", f"invalid experiment name `{name}`", block.label_span,
                                    hint="use letters, digits, `_` and `-`, starting with a letter or digit"))
 
     siblings = {(m.kind, m.name): m for m in block.members if isinstance(m, ast.Block) and m.labels}
@@ -225,7 +223,7 @@ def schema_for(block: ast.Block, problems: list[Diagnostic] | None = None):
     if problems is not None:
         choices = ", ".join(sorted(registry))
         what = f"unknown {block.kind} `{variant}`" if variant else f"`{block.kind}` needs a kind"
-        span = block.label_spans[0] if variant and block.label_spans else block.kind_span
+        span = block.label_span if variant else block.kind_span
         problems.append(Diagnostic("E0107", what, span,
                                    hint=did_you_mean(variant, registry) if variant else f"write `{block.kind} {sorted(registry)[0]} {{ ... }}`",
                                    notes=(f"{block.kind} kinds: {choices}",)))

@@ -174,10 +174,12 @@ class Evaluator:
         method = getattr(self, "_eval_" + type(node).__name__)
         try:
             return method(node, scope)
-        except (OverflowError, ZeroDivisionError) as exc:
+        except OverflowError as exc:
             # The innermost node whose evaluation failed gets the caret; outer nodes see a SpecError.
             raise error("E0314", f"the value cannot be computed: {exc}", node.span,
                         hint="check the magnitudes: floats end near 1.8e308") from None
+        except ZeroDivisionError as exc:
+            raise error("E0314", f"the value cannot be computed: {exc}", node.span) from None
         except (TypeError, ValueError) as exc:
             raise error("E0313", f"the value cannot be computed: {exc}", node.span) from None
 

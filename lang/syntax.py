@@ -148,6 +148,11 @@ class Block(Node):
         """The block's name: its last label, or its kind when it has none."""
         return self.labels[-1] if self.labels else self.kind
 
+    @property
+    def label_span(self) -> Span:
+        """The span of the first label, or of the kind keyword when there is no label."""
+        return self.label_spans[0] if self.label_spans else self.kind_span
+
     def origin_notes(self, field: str) -> tuple[str, ...]:
         return tuple(note for name, note in self.origins if name == field)
 

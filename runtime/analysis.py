@@ -255,13 +255,6 @@ def selected_target(plan: Plan, call: ast.Call, results: dict[str, dict]):
     return next(iter(targets.values())) if len(targets) == 1 else None
 
 
-def predicted_exponent(plan: Plan, call: ast.Call, results: dict[str, dict]) -> float | None:
-    """Return the theory's sample exponent for the target of the runs an analysis selects,
-    or None when they do not share one target."""
-    expansion = selected_target(plan, call, results)
-    return None if expansion is None else float(predicted_sample_exponent(expansion))
-
-
 def source_text(source: str, node: ast.Node) -> str:
     lines = source.splitlines()
     span = node.span
@@ -281,8 +274,8 @@ def analyze_all(plan: Plan, results: dict[str, dict]) -> list[dict]:
         fit_attribute = next(a for a in block.attributes() if a.name == "fit")
         call = fit_attribute.value
         result = ANALYZERS[call.func.name](plan, block, call, results)
-        predicted = predicted_exponent(plan, call, results) if call.func.name == "power_law" else None
         target = selected_target(plan, call, results) if call.func.name == "power_law" else None
+        predicted = None if target is None else float(predicted_sample_exponent(target))
         theory_note = None
         if plan.runs[0].config.parametrization_kind == "lazy":
             from .lazy_analysis import lazy_predicted_exponent, lazy_theory_note  # they import this module

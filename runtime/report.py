@@ -62,14 +62,14 @@ def _damage(store: ExperimentStore, run_id: str, result: dict) -> str | None:
     return None
 
 
-def _numbers(measurements: dict, prefix: str = ""):
+def _numbers(measurements: dict):
     """Yield (name, value) for the scalar measurements, the ones the report reads as numbers."""
     for name, value in measurements.items():
         if isinstance(value, dict):
             if "value" in value:
-                yield f"{prefix}{name}.value", value["value"]
+                yield f"{name}.value", value["value"]
         elif not isinstance(value, (bool, list)):
-            yield f"{prefix}{name}", value
+            yield name, value
 
 
 def write_summary_and_report(plan: Plan, store: ExperimentStore) -> dict:

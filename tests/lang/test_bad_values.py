@@ -20,11 +20,18 @@ experiment t {
 """
 
 
-def codes(write_spec, lr="1.0", target="x1 + x1*x2", noise=""):
-    text = SPEC.replace("LR", lr).replace("TARGET", target).replace("NOISE", noise)
+def spec_text(lr="1.0", target="x1", noise=""):
+    return SPEC.replace("LR", lr).replace("TARGET", target).replace("NOISE", noise)
+
+
+def diagnostics_of(path):
     with pytest.raises(SpecError) as caught:
-        build_plans(write_spec(text))
-    return [(d.code, d.span.line if d.span else None) for d in caught.value.diagnostics]
+        build_plans(path)
+    return caught.value.diagnostics
+
+
+def codes(write_spec, **fields):
+    return [(d.code, d.span.line if d.span else None) for d in diagnostics_of(write_spec(spec_text(**fields)))]
 
 
 @pytest.mark.parametrize("lr, code", [
@@ -38,7 +45,7 @@ def codes(write_spec, lr="1.0", target="x1 + x1*x2", noise=""):
     ("1e999", "E0202"),  # inf
 ])
 def test_bad_number_is_located(write_spec, lr, code):
-    assert codes(write_spec, lr=lr) == [(code, 6)]
+    assert codes(write_spec, lr=lr, target="x1 + x1*x2") == [(code, 6)]
 
 
 @pytest.mark.parametrize("target, noise, code", [
@@ -54,23 +61,18 @@ def test_bad_target_value_is_located(write_spec, target, noise, code):
 
 def test_long_flat_sum_is_planned(write_spec):
     # Each `+` is one level of recursion in the parser and the evaluator.
-    plan = build_plans(write_spec(SPEC.replace("LR", "+".join(["0.001"] * 800)).replace("TARGET", "x1")
-                                  .replace("NOISE", "")))[0]
+    plan = build_plans(write_spec(spec_text(lr="+".join(["0.001"] * 800))))[0]
     assert plan.runs[0].config.train.lr == pytest.approx(0.8)
 
 
 def test_experiment_name_stays_in_out(write_spec):
-    text = SPEC.replace("experiment t", 'experiment "../x"').replace("LR", "1.0").replace("TARGET", "x1")
-    with pytest.raises(SpecError) as caught:
-        build_plans(write_spec(text.replace("NOISE", "")))
-    assert [d.code for d in caught.value.diagnostics] == ["E0108"]
+    path = write_spec(spec_text().replace("experiment t", 'experiment "../x"'))
+    assert [d.code for d in diagnostics_of(path)] == ["E0108"]
 
 
 def test_two_experiments_with_one_name(write_spec):
-    experiment = SPEC.replace("LR", "1.0").replace("TARGET", "x1").replace("NOISE", "")
-    with pytest.raises(SpecError) as caught:
-        build_plans(write_spec(experiment + experiment.replace("wall 0.1\n", "")))
-    (diagnostic,) = caught.value.diagnostics
+    experiment = spec_text()
+    (diagnostic,) = diagnostics_of(write_spec(experiment + experiment.replace("wall 0.1\n", "")))
     assert diagnostic.code == "E0106"
     assert diagnostic.span.line == 10
 
@@ -82,19 +84,14 @@ def test_two_experiments_with_one_name(write_spec):
 def test_unreadable_spec_file(tmp_path, make, reason):
     path = tmp_path / "spec.wall"
     make(path)
-    with pytest.raises(SpecError) as caught:
-        build_plans(path)
-    (diagnostic,) = caught.value.diagnostics
+    (diagnostic,) = diagnostics_of(path)
     assert diagnostic.code == "E0002"
     assert reason in diagnostic.message
 
 
 def test_resources_checked_before_submitting(write_spec):
-    text = SPEC.replace("LR", "1.0").replace("TARGET", "x1").replace("NOISE", "")
-    text = text.replace("  measure test_loss", '  resources { time = 30  cpus = 0  executor = "ssh" }\n  measure test_loss')
-    with pytest.raises(SpecError) as caught:
-        build_plans(write_spec(text))
-    messages = [d.message for d in caught.value.diagnostics]
+    resources = '  resources { time = 30  cpus = 0  executor = "ssh" }\n  measure test_loss'
+    messages = [d.message for d in diagnostics_of(write_spec(spec_text().replace("  measure test_loss", resources)))]
     assert len(messages) == 3
     assert "`time` in `resources`: 30 is not a quantity with a unit" in messages[0]
     assert "`cpus` in `resources`: 0 is out of range" in messages[1]
@@ -102,20 +99,14 @@ def test_resources_checked_before_submitting(write_spec):
 
 
 def test_block_extending_itself(write_spec):
-    text = SPEC.replace("LR", "1.0").replace("TARGET", "x1").replace("NOISE", "")
-    text = text.replace("model mlp2 { width = 16 }", "model mlp2 m extends m { width = 16 }")
-    with pytest.raises(SpecError) as caught:
-        build_plans(write_spec(text))
-    (diagnostic,) = caught.value.diagnostics
+    text = spec_text().replace("model mlp2 { width = 16 }", "model mlp2 m extends m { width = 16 }")
+    (diagnostic,) = diagnostics_of(write_spec(text))
     assert diagnostic.code == "E0120"
     assert diagnostic.message == "`model mlp2 m` extends itself"
 
 
 def test_fit_arguments_by_position(write_spec):
-    text = SPEC.replace("LR", "1.0").replace("TARGET", "x1").replace("NOISE", "")
-    text = text.replace("  measure test_loss", "  analyze a { fit = power_law(final_test_loss, d) }\n  measure test_loss")
-    with pytest.raises(SpecError) as caught:
-        build_plans(write_spec(text))
-    (diagnostic,) = caught.value.diagnostics
+    analysis = "  analyze a { fit = power_law(final_test_loss, d) }\n  measure test_loss"
+    (diagnostic,) = diagnostics_of(write_spec(spec_text().replace("  measure test_loss", analysis)))
     assert diagnostic.code == "E0602"
     assert diagnostic.hint == "write `power_law(y = ..., x = ...)`"
