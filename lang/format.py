@@ -67,9 +67,12 @@ class _Printer:
             self.last_line = comment.line
             self.next_comment += 1
 
-    def trailing_comment(self, line: int) -> str:
+    def trailing_comment(self, line: int, before: int | None = None) -> str:
+        """Return the comment that ends source line `line` if it starts before offset `before`."""
         if self.next_comment < len(self.comments) and self.comments[self.next_comment].line == line:
             comment = self.comments[self.next_comment]
+            if before is not None and comment.start_pos >= before:
+                return ""
             self.next_comment += 1
             return "  " + str(comment).rstrip()
         return ""
@@ -104,7 +107,9 @@ class _Printer:
     def _multi_line_block(self, member) -> bool:
         return isinstance(member, ast.Block) and member.span.line != member.span.end_line
 
-    def print_group(self, group: list, depth: int):
+    def print_group(self, group: list, depth: int, closing: int | None = None):
+        """Print members that share a line. `closing` is the offset of the enclosing block's
+        `}`: a comment after it on the same line stays with the `}`."""
         first = group[0]
         self.comments_before(first.span.line, depth)
         if self._multi_line_block(first):
@@ -112,16 +117,21 @@ class _Printer:
             return
         text = "  ".join(self.inline(member, depth) for member in group)
         end_line = group[-1].span.end_line
-        self.emit(depth, text + self.trailing_comment(end_line), first.span.line)
+        self.emit(depth, text + self.trailing_comment(end_line, closing), first.span.line)
         self.last_line = end_line
 
     def print_block(self, block: ast.Block, depth: int):
         header = self.block_header(block, depth)
-        self.emit(depth, header + " {" + self.trailing_comment(block.span.line), block.span.line)
+        # A comment on the `{` line belongs to the member written there, if there is one:
+        # that member moves to a line of its own and takes the comment with it.
+        member_on_brace_line = block.members and block.members[0].span.line == block.span.line
+        comment = "" if member_on_brace_line else self.trailing_comment(block.span.line)
+        self.emit(depth, header + " {" + comment, block.span.line)
         self.last_line = block.span.line
         self.just_opened = True
+        closing = self._offset(block.span.end_line, block.span.end_column) - 1
         for group in self._groups(block.members):
-            self.print_group(group, depth + 1)
+            self.print_group(group, depth + 1, closing)
         self.comments_before(block.span.end_line, depth + 1)
         self.out.append(INDENT * depth + "}" + self.trailing_comment(block.span.end_line))
         self.just_opened = False

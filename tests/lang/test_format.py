@@ -114,3 +114,29 @@ def test_formatting_preserves_plan(path, tmp_path):
     before = [[r.id for r in plan.runs] for plan in build_plans(path)]
     after = [[r.id for r in plan.runs] for plan in build_plans(formatted)]
     assert before == after
+
+
+def test_comments_stay_with_what_they_follow():
+    # A member written on the `{` line moves to its own line with its comment; a comment
+    # after a `}` that shares a line with the last member stays after the `}`.
+    text = """\
+wall 0.1
+experiment e {
+  model mlp2 { width = 64  # narrow
+  }
+  target { domain = hypercube(d)
+           f = x1 }  # target block
+}
+"""
+    assert format_text(text) == """\
+wall 0.1
+experiment e {
+  model mlp2 {
+    width = 64  # narrow
+  }
+  target {
+    domain = hypercube(d)
+    f = x1
+  }  # target block
+}
+"""
