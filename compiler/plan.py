@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import re
 from pathlib import Path
 
 from wall.lang import syntax as ast
@@ -20,6 +21,8 @@ from .analyses import check_analyses
 from .configure import RunConfig, configure_runs, stable_hash, validate_block
 from .scopes import experiment_scope
 from .sweep import Point, expand_sweeps_collecting
+
+COORDINATE_NAME = re.compile(r"^[xz]([1-9][0-9]*)?$")
 
 # Fields that may differ between runs of one compiled program: they become batched
 # arrays, while everything else (shapes, step counts, kinds) must match.
@@ -153,7 +156,7 @@ def plan_experiment(spec: ExperimentSpec, source: str) -> Plan:
     if any(p.severity == "error" for p in problems):
         raise SpecError(problems)
     runs = [Run(config.run_id(), point, config) for point, config in configured]
-    warnings = warnings + _unread_axes(spec, runs)
+    warnings = warnings + _unread_axes(spec, runs) + _coordinate_letters(spec, runs)
     runs = _drop_identical_runs(runs)
     spec_hash = hashlib.sha256(source.encode()).hexdigest()[:12]
     return Plan(spec, source, spec_hash, runs, group_programs(runs), warnings)
@@ -184,6 +187,45 @@ def _unread_axes(spec: ExperimentSpec, runs: list[Run]) -> list[Diagnostic]:
                        _axis_span(sweep, axis), severity="warning",
                        hint=f"use `{axis}` in a field, or remove the axis if its name is misspelt")
             for axis in sorted(unread)]
+
+
+def _coordinate_letters(spec: ExperimentSpec, runs: list[Run]) -> list[Diagnostic]:
+    """Warn where a target names a coordinate with the other domain's letter.
+
+    `z1` on a hypercube is read as x1, and `x1` on Gaussian inputs as z1. The compiler
+    ignores the letter, but a mismatch often means the domain is not the intended one.
+    """
+    warnings, seen = [], set()
+    for run in runs:
+        block = spec.block_for("target", run.point)
+        expected = "z" if run.config.target.domain.kind == "gaussian" else "x"
+        if (id(block), expected) in seen:
+            continue
+        seen.add((id(block), expected))
+        named = set()
+        for name in _coordinate_names(block):
+            if name.name[0] != expected and name.name not in named:
+                named.add(name.name)  # once per name: the first place it is written
+                letter_of = "Gaussian" if name.name[0] == "z" else "hypercube"
+                warnings.append(Diagnostic(
+                    "W0203", f"`{name.name}` uses the letter of {letter_of} coordinates, but the domain is "
+                             f"{run.config.target.domain}", name.span, severity="warning",
+                    hint=f"write `{expected}{name.name[1:]}`, which is how it is read, or change the domain"))
+    return warnings
+
+
+def _coordinate_names(node) -> list[ast.Name]:
+    """Collect every `x1`, `z3`, `x` or `z` written inside a syntax node, in source order."""
+    if isinstance(node, ast.Name):
+        return [node] if COORDINATE_NAME.match(node.name) else []
+    found = []
+    if isinstance(node, (list, tuple)):
+        for item in node:
+            found += _coordinate_names(item)
+    elif dataclasses.is_dataclass(node):
+        for field in dataclasses.fields(node):
+            found += _coordinate_names(getattr(node, field.name))
+    return found
 
 
 def _axis_span(block: ast.Block, axis: str):

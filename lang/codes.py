@@ -54,6 +54,9 @@ CODES: dict[str, tuple[str, str]] = {
               "measurements of its own variant: `model mlp2 wide extends base` needs `model mlp2 base`."),
     "E0201": ("invalid type", "The value has the wrong type for the field, e.g. a number where an integer is needed."),
     "E0202": ("out of range", "The value is outside the field's allowed range, e.g. a width of 0."),
+    "W0203": ("coordinate letter of the other domain",
+              "A target wrote `z1` on a hypercube or `x1` on Gaussian inputs. Both letters name the same "
+              "coordinate, so the spec runs, but the domain may not be the intended one; this is a warning."),
     "E0301": ("cycle", "A name is defined in terms of itself through other names."),
     "E0302": ("unknown name", "The name is not a sweep axis, `let`, block, coordinate such as x3, or builtin."),
     "E0303": ("unknown function", "Only builtins can be called; the note lists them."),

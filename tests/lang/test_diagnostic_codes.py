@@ -80,6 +80,7 @@ CASES = [
     ("E0403", spec(("d = [4, 8]", "d = [[4], 8]")), "[[4], 8]", 7, ()),
     ("E0404", spec(("grid { d = [4, 8] }", "grid { d = [4]  grid { d = [8] } }")), "grid", 7, ()),
     ("W0405", spec(("d = [4, 8]", "d = [4, 4, 8]")), "sweep", 7, ()),
+    ("W0203", spec(("f = x1*x2", "f = x1*z2")), "z2", 2, ()),
     ("W0406", spec(("d = [4, 8]", "d = [4, 8]  dd = [1, 2]")), "dd", 7, ()),
     ("E0501", spec(("f = x1*x2 }", "f = x1*x2  assert leap(f) == 3 }")), "leap(f) == 3", 2, ()),
     ("E0601", spec((EXTRA, "analyze a { fit = nonsense(y = 1) }")), "nonsense", 8, ()),
