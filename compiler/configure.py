@@ -16,7 +16,7 @@ from wall.lang import syntax as ast
 from wall.lang.diagnostics import Diagnostic, SpecError, did_you_mean
 from wall.lang.elaborate import ExperimentSpec, schema_for
 from wall.lang.evaluate import BlockValue, CallContext
-from wall.lang.values import Reference
+from wall.lang.values import Domain, Quantity, Reference, type_name
 
 from . import theory
 from .builtins import expansion_in_scope
@@ -182,11 +182,20 @@ EXPECTED_VALUES = {
 }
 
 
+# Pydantic's type-error kinds (int_type, float_parsing, ...) by their stem, in spec words.
+NEEDED_TYPES = {"int": "an integer", "float": "a number", "string": "a string", "bool": "true or false",
+                "list": "a list"}
+
+
 def _describe(item: dict, value) -> str:
     if hasattr(value, "terms"):
         shown = "the target polynomial"
     elif isinstance(value, BlockValue):
         shown = f"the `{value.kind}` block"
+    elif isinstance(value, (Quantity, Domain)):
+        shown = str(value)  # as written in a spec: 30min, hypercube(8)
+    elif isinstance(value, str):
+        shown = json.dumps(value)  # spec strings use double quotes
     else:
         shown = repr(value)
     kind = item["type"]
@@ -196,10 +205,11 @@ def _describe(item: dict, value) -> str:
         relation = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<",
                     "less_than_equal": "<="}[kind]
         return f"{shown} is out of range; it must be {relation} {bound}"
-    if kind == "int_type" and isinstance(value, float):
-        return f"{shown} is a number, but an integer is needed"
+    needed = NEEDED_TYPES.get(kind.removesuffix("_parsing").removesuffix("_type"))
+    if needed is not None and kind.endswith(("_type", "_parsing")):
+        return f"{shown} is {type_name(value)}, but {needed} is needed"
     if kind == "literal_error":
-        return f"{shown} is not one of {context.get('expected', '')}"
+        return f"{shown} is not one of {_choices(item)}"
     expected = context.get("class") or context.get("class_name")
     if kind in ("is_instance_of", "dataclass_exact_type") and expected in EXPECTED_VALUES:
         return f"{shown} is not {EXPECTED_VALUES[expected]}"
@@ -221,8 +231,13 @@ def _fix_for(item: dict) -> str | None:
     if kind == "int_type":
         return "write a whole number, or wrap the expression in round(...)"
     if kind == "literal_error":
-        return f"use one of {item.get('ctx', {}).get('expected', '')}"
+        return f"use one of {_choices(item)}"
     return None
+
+
+def _choices(item: dict) -> str:
+    # Pydantic quotes the allowed strings as Python does; a spec writes them in double quotes.
+    return str(item.get("ctx", {}).get("expected", "")).replace("'", '"')
 
 
 def _check_measure_references(spec: ExperimentSpec, measures, problems: list[Diagnostic]):

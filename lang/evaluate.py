@@ -384,6 +384,15 @@ def _require_number(value, span: Span, action: str):
         raise error("E0313", f"cannot {action} {type_name(value)}", span)
 
 
+def _require_plain_number(value, span: Span, name: str):
+    """Reject an argument of a function of numbers that is not a number. A polynomial is
+    rejected too, because a nonlinear function of the coordinates has no polynomial expansion."""
+    if not _is_number(value):
+        hint = ("a target must be a polynomial in the coordinates; write it with +, -, * and ^"
+                if isinstance(value, Polynomial) else f"usage: {getattr(CORE_BUILTINS.get(name), 'usage', name)}")
+        raise error("E0313", f"`{name}` takes numbers, not {type_name(value)}", span, hint=hint)
+
+
 def _require_bool(value, span: Span) -> bool:
     if not isinstance(value, bool):
         raise error("E0313", f"expected true or false, got {type_name(value)}", span)
@@ -470,7 +479,7 @@ def _argument_problem(exc: TypeError) -> str:
 
 def number_builtin(function: Callable[[float], float], name: str) -> Builtin:
     def apply(context: CallContext, value):
-        _require_number(value, context.span, f"take {name} of")
+        _require_plain_number(value, context.span, name)
         try:
             return function(value)
         except ValueError:
@@ -512,7 +521,7 @@ def _len(context: CallContext, values):
 
 def _integer_of(function):
     def apply(context: CallContext, value):
-        _require_number(value, context.span, "round")
+        _require_plain_number(value, context.span, function.__name__)
         return int(function(value))
 
     return apply
@@ -523,7 +532,7 @@ def _extreme(context: CallContext, values: tuple, name: str):
     if not items:
         raise error("E0307", f"{name} of no values", context.span, hint=f"{name} needs at least one value")
     for item in items:
-        _require_number(item, context.span, f"take the {name} of")
+        _require_plain_number(item, context.span, name)
     return min(items) if name == "min" else max(items)
 
 

@@ -61,7 +61,8 @@ def _apply(file: ast.File, path: list[str], value: ast.Node, text: str, name_spa
     changed, items = False, []
     for item in file.items:
         if isinstance(item, ast.Block) and item.kind == "experiment":
-            updated = _set_in_block(item, path[1:] if path[0] in item.labels else path, value, name_span)
+            updated = _set_in_block(item, path[1:] if path[0] in item.labels else path, value, name_span,
+                                     text.partition("=")[0].strip())
             changed = changed or updated is not item
             item = updated
         items.append(item)
@@ -99,15 +100,16 @@ def _trails_to(block: ast.Block, name: str, trail: list[str]) -> list[list[str]]
     return found
 
 
-def _set_in_block(block: ast.Block, path: list[str], value: ast.Node, name_span: Span) -> ast.Block:
+def _set_in_block(block: ast.Block, path: list[str], value: ast.Node, name_span: Span,
+                  written: str) -> ast.Block:
     """Set the field at `path` below a block; return the same object when nothing matched."""
     if len(path) == 1:
-        return _set_field(block, path[0], value, name_span)
+        return _set_field(block, path[0], value, name_span, written)
     members, changed = [], False
     for member in block.members:
         rest = _match(member, path)
         if rest is not None:
-            updated = _set_in_block(member, rest, value, name_span)
+            updated = _set_in_block(member, rest, value, name_span, written)
             changed = changed or updated is not member
             member = updated
         members.append(member)
@@ -125,9 +127,15 @@ def _match(member, path: list[str]) -> list[str] | None:
     return None
 
 
-def _set_field(block: ast.Block, name: str, value: ast.Node, name_span: Span) -> ast.Block:
+def _set_field(block: ast.Block, name: str, value: ast.Node, name_span: Span, written: str) -> ast.Block:
     members, found = [], False
     for member in block.members:
+        if isinstance(member, ast.Block) and name in (member.kind, *member.labels):
+            # A value in place of a block would add a field of that name beside the block.
+            fields = [m.name for m in member.members if isinstance(m, (ast.Attribute, ast.Let))]
+            example = f"{written}.{fields[0] if fields else 'FIELD'}"
+            raise error("E0114", f"`{name}` is a block, so an override cannot give it a value", name_span,
+                        hint=f"set one of its fields, e.g. --set {example}=...")
         if isinstance(member, (ast.Attribute, ast.Let)) and member.name == name:
             member, found = dataclasses.replace(member, value=value), True
         members.append(member)

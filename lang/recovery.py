@@ -48,6 +48,8 @@ TOKEN_WORDS = {
 # Tokens tried, in order, as a one-token insertion before the unexpected token.
 INSERTIONS = (("EQUAL", "="), ("COMMA", ","), ("RPAR", ")"), ("RSQB", "]"))
 NUMBERS = ("INT", "FLOAT")
+# Operators that need a right side, longest first so that `..` is not read as `.`.
+UNFINISHED_OPERATORS = ("..", "+", "-", "*", "/", "%", "^", " and", " or", " not")
 WORD_BEFORE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*$")
 
 
@@ -94,6 +96,10 @@ class Recovery:
         if token.type == "EQUAL" and "COMPARE" in accepted:
             compare = Token.new_borrow_pos("COMPARE", "==", token)
             if _accepts_after(parser, [compare], None):
+                # Parsing goes on as if `==` was meant, so that later slips are still found.
+                unfinished = self._unfinished_operator(token)
+                if unfinished is not None:
+                    return unfinished, [compare]
                 return self._labelled(token, "`=` sets a field; compare with `==`",
                                       "write `==` here"), [compare]
 
@@ -115,6 +121,27 @@ class Recovery:
                                   "separate list items and arguments with `,`")
         closing = TOKEN_WORDS[terminal]
         return self._labelled(token, f"missing {closing} before `{token}`", f"add {closing}")
+
+    def _unfinished_operator(self, token: Token) -> Diagnostic | None:
+        """In `lr = 0..` followed by `batch = 4`, the parser reads `0..batch` and stops at the
+        second `=`. The slip is the operator with nothing after it, so point there."""
+        name = WORD_BEFORE.search(self.text, 0, token.start_pos)
+        if name is None:
+            return None
+        lines = self.text[:name.start(1)].split("\n")
+        lines[-1] = lines[-1].split("#")[0]
+        while len(lines) > 1 and not lines[-1].split("#")[0].strip():
+            lines.pop()  # blank or comment-only lines between the operator and the name
+        code = lines[-1].split("#")[0].rstrip()
+        operator = next((op for op in UNFINISHED_OPERATORS if code.endswith(op)), None)
+        if operator is None:
+            return None
+        operator = operator.strip()
+        line, column = len(lines), len(code) - len(operator) + 1
+        return Diagnostic("E0001", f"syntax error: nothing follows `{operator}`, so `{name.group(1)}` "
+                                   f"on line {token.line} was read as its right side",
+                          Span(self.file, line, column, line, column + len(operator)),
+                          hint=f"complete the expression after `{operator}`")
 
     def _word_before(self, token: Token) -> str:
         match = WORD_BEFORE.search(self.text, 0, token.start_pos)
@@ -186,6 +213,8 @@ UNIT_SPELLINGS = {"d": "day", "days": "day", "hour": "h", "hours": "h", "hr": "h
 
 
 def _glued_hint(number: str, name: str) -> str:
+    if name.startswith("_"):
+        return "an underscore may only stand between two digits, as in `100_000`"
     unit = UNIT_SPELLINGS.get(name)
     if unit is None:
         return f"write `{number} * {name}` for a product"

@@ -54,6 +54,9 @@ def test_bad_number_is_located(write_spec, lr, code):
     ("x1", "noise = 30min / 0", "E0314"),
     ("x1", "noise = len(1.0..x1)", "E0313"),
     ("x5", "", "E0202"),  # the domain has only 4 coordinates
+    ("max(x1, x2)", "", "E0313"),  # no function of numbers takes a polynomial
+    ("sqrt(x1)", "", "E0313"),
+    ("floor(x1)", "", "E0313"),
 ])
 def test_bad_target_value_is_located(write_spec, target, noise, code):
     assert codes(write_spec, target=target, noise=noise) == [(code, 3)]
@@ -95,7 +98,7 @@ def test_resources_checked_before_submitting(write_spec):
     assert len(messages) == 3
     assert "`time` in `resources`: 30 is not a quantity with a unit" in messages[0]
     assert "`cpus` in `resources`: 0 is out of range" in messages[1]
-    assert "`executor` in `resources`: 'ssh' is not one of" in messages[2]
+    assert '`executor` in `resources`: "ssh" is not one of' in messages[2]
 
 
 def test_block_extending_itself(write_spec):
@@ -110,3 +113,25 @@ def test_fit_arguments_by_position(write_spec):
     (diagnostic,) = diagnostics_of(write_spec(spec_text().replace("  measure test_loss", analysis)))
     assert diagnostic.code == "E0602"
     assert diagnostic.hint == "write `power_law(y = ..., x = ...)`"
+
+
+def test_function_of_a_polynomial_says_what_a_target_is(write_spec):
+    diagnostic = diagnostics_of(write_spec(spec_text(target="max(x1, x2)")))[0]
+    assert diagnostic.message == "`max` takes numbers, not a polynomial"
+    assert "Polynomial" not in diagnostic.message + (diagnostic.hint or "")
+
+
+@pytest.mark.parametrize("width, message", [
+    ("2_0min", "20min is a quantity, but an integer is needed"),
+    ('"wide"', '"wide" is a string, but an integer is needed'),
+    ("[1]", "[1] is a list, but an integer is needed"),
+])
+def test_wrong_type_is_named_in_spec_words(write_spec, width, message):
+    text = spec_text().replace("width = 16", f"width = {width}")
+    assert diagnostics_of(write_spec(text))[0].message == f"invalid `width` in `model mlp2`: {message}"
+
+
+def test_underscore_outside_digits_is_a_syntax_error(write_spec):
+    diagnostic = diagnostics_of(write_spec(spec_text().replace("width = 16", "width = 16_")))[0]
+    assert (diagnostic.code, diagnostic.hint) == (
+        "E0001", "an underscore may only stand between two digits, as in `100_000`")

@@ -199,6 +199,14 @@ def test_set_without_equals_is_rejected(write_spec):
     assert codes_of(write(write_spec), ["model.width"]) == ["E0114"]
 
 
+def test_set_value_of_a_block_is_rejected(write_spec):
+    # `sweep.grid=1` would add an axis called `grid` beside the grid block.
+    diagnostic = diagnostics_of(write(write_spec), ["sweep.grid=1"])[0]
+    assert diagnostic.code == "E0114"
+    assert diagnostic.message == "`grid` is a block, so an override cannot give it a value"
+    assert diagnostic.hint == "set one of its fields, e.g. --set sweep.grid.d=..."
+
+
 def test_set_bare_field_name_is_rejected(write_spec):
     # Without its block the name would only add a `let` that nothing reads.
     diagnostic = diagnostics_of(write(write_spec), ["width=64"])[0]
@@ -229,6 +237,17 @@ def test_each_slip_gives_one_error():
         (3, 27, "syntax error: `=` sets a field; compare with `==`"),
         (4, 27, "syntax error: missing `,` before `2`"),
     ]
+
+
+@pytest.mark.parametrize("value, operator", [("0..", ".."), ("1e-3 *", "*"), ("0.1 +  # later", "+")])
+def test_unfinished_value_is_marked_where_it_stops(value, operator):
+    # Without a right side, the next line's field name is read as one, and the parser only
+    # stops at its `=`; the error belongs to the operator, not to that `=`.
+    text = f"experiment e {{\n  train {{\n    lr = {value}\n    batch = 4\n  }}\n}}\n"
+    diagnostic = parse_diagnostics(text, "unfinished.wall")[0]
+    assert diagnostic.message == (f"syntax error: nothing follows `{operator}`, so `batch` on line 4 "
+                                  "was read as its right side")
+    assert (diagnostic.span.line, diagnostic.span.column) == (3, 5 + value.index(operator) + len("lr = "))
 
 
 def test_unclosed_inner_brace_is_marked():
