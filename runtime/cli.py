@@ -154,6 +154,7 @@ def _print_diagnostics(diagnostics, args):
         errors = sum(1 for d in diagnostics if d.severity == "error")
         from wall.lang.overrides import override_sources
 
+        sys.stdout.flush()  # so that a shared pipe shows the lines in the order they were printed
         print(render_all(diagnostics, override_sources(getattr(args, "overrides", []))), file=sys.stderr)
         if errors:
             outcome = {"fmt": "nothing was changed", "plan": "nothing was planned"}.get(args.command,

@@ -116,7 +116,10 @@ def scheduler_states(store: ExperimentStore, job_ids: list[str], query=None,
     except (OSError, ValueError, KeyError):
         pass
     states = (query or query_scheduler)(job_ids)
-    atomic_write_json(cache_path, {"queried_at": time.time(), "states": states})
+    try:
+        atomic_write_json(cache_path, {"queried_at": time.time(), "states": states})
+    except WallError:
+        pass  # the cache only spares the scheduler, so a read-only results folder still gets a status
     return states
 
 

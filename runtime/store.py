@@ -34,6 +34,15 @@ UMASK = _read_umask()
 
 
 def atomic_write_bytes(path: Path, data: bytes):
+    try:
+        _write_then_rename(path, data)
+    except OSError as exc:
+        # A folder where a file belongs, a full disk or a read-only --out: the files
+        # written before stay as they are, so a rerun resumes once the cause is fixed.
+        raise WallError(f"cannot write `{path}`: {exc.strerror or exc}") from None
+
+
+def _write_then_rename(path: Path, data: bytes):
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:

@@ -74,3 +74,12 @@ def test_status_names_a_damaged_plan(trained, tmp_path, capsys, text):
     error = capsys.readouterr().err
     assert str(folder / "plan.json") in error
     assert f"wallc report {folder}" in error
+
+
+def test_report_that_cannot_be_written_is_an_error_not_a_traceback(trained, tmp_path, capsys):
+    folder = copy_of(trained, tmp_path)
+    (folder / "report.html").unlink()
+    (folder / "report.html").mkdir()  # a folder where the report belongs
+    assert main(["report", str(folder)]) == 1
+    assert f"cannot write `{folder / 'report.html'}`: Is a directory" in capsys.readouterr().err
+    assert len(list((folder / "runs").iterdir())) == 3  # the results are untouched
