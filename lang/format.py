@@ -121,12 +121,13 @@ class _Printer:
         self.last_line = end_line
 
     def print_block(self, block: ast.Block, depth: int):
-        header = self.block_header(block, depth)
+        header, header_comments = self.block_header_and_comments(block)
         # A comment on the `{` line belongs to the member written there, if there is one:
         # that member moves to a line of its own and takes the comment with it.
         member_on_brace_line = block.members and block.members[0].span.line == block.span.line
         comment = "" if member_on_brace_line else self.trailing_comment(block.span.line)
-        self.emit(depth, header + " {" + comment, block.span.line)
+        comments = "".join(f"  {text}" for text in header_comments) + comment
+        self.emit(depth, header + " {" + comments, block.span.line)
         self.last_line = block.span.line
         self.just_opened = True
         closing = self._offset(block.span.end_line, block.span.end_column) - 1
@@ -137,17 +138,32 @@ class _Printer:
         self.just_opened = False
         self.last_line = block.span.end_line
 
-    def block_header(self, block: ast.Block, depth: int) -> str:
-        first = self._token_index_at(self._offset(block.kind_span.line, block.kind_span.column))
-        brace = first
-        while str(self.tokens[brace]) != "{":
-            brace += 1
-        return self.tokens_text(first, self.tokens[brace].start_pos, depth)
+    def block_header_and_comments(self, block: ast.Block) -> tuple[str, list[str]]:
+        """Return a block's kind and labels on one line, and the comments written among them.
+
+        A comment between the labels and the `{` (`experiment e  # main` with `{` on the next
+        line) moves after the `{`: printed in place, it would swallow the brace.
+        """
+        index = self._token_index_at(self._offset(block.kind_span.line, block.kind_span.column))
+        words, comments = [], []
+        while str(self.tokens[index]) != "{":
+            token = self.tokens[index]
+            if token.type == "COMMENT":
+                comments.append(str(token).rstrip())
+                self.next_comment = max(self.next_comment, self._comment_index(token) + 1)
+            else:
+                words.append(token)
+            index += 1
+        header = str(words[0])
+        for previous, token in zip(words, words[1:]):
+            gap = self._gap(previous, token)
+            header += (" " if gap.startswith("\n") else gap) + str(token)
+        return header, comments
 
     def inline(self, member, depth: int) -> str:
         """Print one member on one line, or with its own line breaks when an expression spans several."""
         if isinstance(member, ast.Block):
-            header = self.block_header(member, depth)
+            header, _ = self.block_header_and_comments(member)  # one line, so no comments
             inner = "  ".join(self.inline(m, depth) for m in member.members)
             return f"{header} {{ {inner} }}" if inner else f"{header} {{}}"
         start = self._offset(member.span.line, member.span.column)
@@ -158,8 +174,9 @@ class _Printer:
 
     def tokens_text(self, first: int, end: int, depth: int) -> str:
         pieces, bracket_depth, previous = [], 0, None
-        start_line = self.source_lines[self.tokens[first].line - 1]
-        source_indent = len(start_line) - len(start_line.lstrip())
+        # Continuation lines are indented relative to where the statement starts, which is not
+        # the line's indent when it follows a `{` on the same line.
+        source_indent = self.tokens[first].column - 1
         index = first
         while index < len(self.tokens) and self.tokens[index].start_pos < end:
             token = self.tokens[index]

@@ -140,3 +140,18 @@ experiment e {
   }  # target block
 }
 """
+
+
+def test_comment_before_brace_moves_after_it():
+    # Printed in place, the comment would swallow the `{` and the file would stop parsing.
+    text = 'wall 0.1\nexperiment e  # main\n{\n  model mlp2\n    base  # shared\n  { width = 8 }\n}\n'
+    formatted = format_text(text)
+    assert formatted == 'wall 0.1\nexperiment e {  # main\n  model mlp2 base {  # shared\n    width = 8\n  }\n}\n'
+    assert without_spans(parse_text(formatted)) == without_spans(parse_text(text))
+
+
+def test_comment_inside_list_is_printed_once():
+    text = 'wall 0.1\nexperiment e {\n  resources { extra = ["a",  # first\n                "b"] }\n}\n'
+    formatted = format_text(text)
+    assert formatted.count("# first") == 1
+    assert format_text(formatted) == formatted
