@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pydantic
 
 from wall.lang import schema
@@ -12,9 +14,10 @@ from wall.lang.elaborate import ExperimentSpec
 from .scopes import EVALUATOR, experiment_scope
 from .sweep import Point
 
-# Names an `expect` may use besides the spec's own names.
-FIT_RESULTS = ("exponent", "prefactor", "r2", "exponent_low", "exponent_high", "predicted",
-               "mean", "mean_low", "mean_high", "runs")
+# Names an `expect` may use besides the spec's own names, by the fit that gives them.
+POWER_LAW_RESULTS = ("exponent", "prefactor", "r2", "exponent_low", "exponent_high", "predicted")
+MEAN_RESULTS = ("mean", "mean_low", "mean_high", "runs")
+FIT_RESULTS = POWER_LAW_RESULTS + MEAN_RESULTS
 RUN_SCALARS = ("final_test_loss",)
 
 
@@ -38,7 +41,7 @@ def check_analyses(spec: ExperimentSpec, points: list[Point]) -> list[Diagnostic
     measures = [spec.measure_name(b) for b in spec.measures]
     measures += [name for b in spec.measures if b.labels and b.labels[0] in schema.MEASURE_KINDS
                  for name in schema.derived_scalars(b.labels[0], spec.measure_name(b))]
-    earlier: list[str] = []
+    earlier: dict[str, tuple[str, ...]] = {}
     for block in spec.analyses:
         problems.extend(_check_settings(block, spec, points[0], axes))
         call = next(a.value for a in block.attributes() if a.name == "fit")
@@ -47,8 +50,11 @@ def check_analyses(spec: ExperimentSpec, points: list[Point]) -> list[Diagnostic
             if found:
                 problems.extend(found)
                 break
-        problems.extend(_check_expectations(block, spec, points[0], earlier))
-        earlier.append(analysis_name(block))
+        else:
+            problems.extend(_check_selection(call, spec, points, measures))
+        later = [analysis_name(b) for b in spec.analyses[spec.analyses.index(block) + 1:]]
+        problems.extend(_check_expectations(block, spec, points[0], earlier, later))
+        earlier[analysis_name(block)] = _results_of(call)
     return problems
 
 
@@ -59,8 +65,9 @@ def _check_settings(block, spec, point, axes) -> list[Diagnostic]:
         return exc.diagnostics
     except pydantic.ValidationError as exc:
         first = exc.errors()[0]
-        return [Diagnostic("E0202", f"invalid analysis setting `{first['loc'][0]}`: {first['msg']}",
-                           block.kind_span)]
+        name = str(first["loc"][0]) if first["loc"] else ""
+        span = next((a.value.span for a in block.attributes() if a.name == name), block.kind_span)
+        return [Diagnostic("E0202", f"invalid analysis setting `{name}`: {first['msg']}", span)]
     if settings.over not in axes:
         span = next(a.value.span for a in block.attributes() if a.name == "over") \
             if any(a.name == "over" for a in block.attributes()) else block.kind_span
@@ -94,17 +101,70 @@ def analysis_name(block: ast.Block) -> str:
     return block.labels[0] if block.labels else "analysis"
 
 
-def _check_expectations(block, spec, point, earlier: list[str]) -> list[Diagnostic]:
+def _results_of(call: ast.Call) -> tuple[str, ...]:
+    return POWER_LAW_RESULTS if _function(call) == "power_law" else MEAN_RESULTS
+
+
+def _function(call: ast.Call) -> str | None:
+    return call.func.name if isinstance(call.func, ast.Name) else None
+
+
+def _check_expectations(block, spec, point, earlier: dict[str, tuple[str, ...]], later: list[str]) -> list[Diagnostic]:
     # An expectation may compare with an earlier analysis by name, e.g. `leap3.exponent`.
+    call = next(a.value for a in block.attributes() if a.name == "fit")
+    results = _results_of(call)
     scope = experiment_scope(spec, point).child("analysis")
-    for name in earlier:
-        scope.bind(name, {result: 1.0 for result in FIT_RESULTS})
-    for name in FIT_RESULTS:
+    for name, their_results in earlier.items():
+        scope.bind(name, {result: 1.0 for result in their_results})
+    for name in results:
         scope.bind(name, 1.0)
     problems = []
     for claim in block.claims("expect"):
         try:
             EVALUATOR.eval(claim.condition, scope)
         except SpecError as exc:
-            problems.extend(exc.diagnostics)
+            problems.extend(_explain_result_names(exc.diagnostics, _function(call), results, later))
     return problems
+
+
+def _explain_result_names(diagnostics, function: str | None, results: tuple[str, ...],
+                          later: list[str]) -> list[Diagnostic]:
+    """Explain an unknown name in an expectation: a result of another fit (`mean` of a
+    power law), or an analysis that comes later in the experiment."""
+    explained = []
+    for diagnostic in diagnostics:
+        name = diagnostic.message.removeprefix("unknown name `").removesuffix("`")
+        if diagnostic.code == "E0302" and name in FIT_RESULTS:
+            diagnostic = Diagnostic("E0302", f"`{name}` is not a result of `{function}`", diagnostic.span,
+                                    hint=f"a {function} fit gives {', '.join(results)}")
+        elif diagnostic.code == "E0302" and name in later:
+            diagnostic = Diagnostic("E0302", f"the analysis `{name}` comes after this one", diagnostic.span,
+                                    hint=f"an expectation can name only the analyses above it; move `{name}` up")
+        explained.append(diagnostic)
+    return explained
+
+
+def _check_selection(call: ast.Call, spec, points: list[Point], measures) -> list[Diagnostic]:
+    """Warn when `where` selects no planned run. Only a `where` of sweep axes can be judged
+    before training: one that reads a measurement depends on the results."""
+    where = next((node for name, node in call.kwargs if name == "where"), None)
+    if where is None or _reads_any(where, set(measures) | set(RUN_SCALARS)):
+        return []
+    for point in points:
+        try:
+            if EVALUATOR.eval(where, experiment_scope(spec, point)) is True:
+                return []
+        except SpecError:
+            return []  # reported by the argument check
+    return [Diagnostic("W0605", "`where` selects none of the planned runs", where.span, severity="warning",
+                       hint="compare with values that the sweep axes take")]
+
+
+def _reads_any(node, names: set[str]) -> bool:
+    if isinstance(node, ast.Name):
+        return node.name in names
+    if isinstance(node, (list, tuple)):
+        return any(_reads_any(item, names) for item in node)
+    if dataclasses.is_dataclass(node):
+        return any(_reads_any(getattr(node, field.name), names) for field in dataclasses.fields(node))
+    return False

@@ -111,6 +111,7 @@ def configure_point(spec: ExperimentSpec, point: Point) -> RunConfig:
         if config is not None:
             measures[spec.measure_name(block)] = (block.labels[0], config)
     _check_measure_references(spec, measures, problems)
+    _check_layer_order(chosen, model, train, problems)
     problems.extend(check_lazy(spec, spec.blocks["parametrization"].labels[0], parametrization, train, measures))
     for block in chosen.values():
         _check_asserts(block, scope, problems)
@@ -169,7 +170,7 @@ def _validation_diagnostics(exc: pydantic.ValidationError, block: ast.Block, fie
         span = spans.get(name, block.kind_span)
         message = f"invalid `{name}` in `{title}`: {_describe(item, fields.get(name))}"
         diagnostics.append(Diagnostic("E0201" if "type" in item["type"] or item["type"] == "literal_error"
-                                      else "E0202", message, span, hint=_close_choice(item, fields.get(name)) or _fix_for(item),
+                                      else "E0202", message, span, hint=_close_choice(item, fields.get(name)) or _fix_for(item, fields.get(name)),
                                       notes=block.origin_notes(name)))
     return diagnostics
 
@@ -196,6 +197,12 @@ def _describe(item: dict, value) -> str:
         shown = str(value)  # as written in a spec: 30min, hypercube(8)
     elif isinstance(value, str):
         shown = json.dumps(value)  # spec strings use double quotes
+    elif isinstance(value, bool):
+        shown = "true" if value else "false"
+    elif isinstance(value, Reference):
+        shown = f"the block `{value}`"
+    elif isinstance(value, dict):
+        shown = "{ " + "  ".join(f"{key} = {item!r}" for key, item in value.items()) + " }"
     else:
         shown = repr(value)
     kind = item["type"]
@@ -226,9 +233,9 @@ def _close_choice(item: dict, value) -> str | None:
     return did_you_mean(value, re.findall(r"'([^']*)'", str(item.get("ctx", {}).get("expected", ""))))
 
 
-def _fix_for(item: dict) -> str | None:
+def _fix_for(item: dict, value) -> str | None:
     kind = item["type"]
-    if kind == "int_type":
+    if kind == "int_type" and isinstance(value, float):
         return "write a whole number, or wrap the expression in round(...)"
     if kind == "literal_error":
         return f"use one of {_choices(item)}"
@@ -238,6 +245,20 @@ def _fix_for(item: dict) -> str | None:
 def _choices(item: dict) -> str:
     # Pydantic quotes the allowed strings as Python does; a spec writes them in double quotes.
     return str(item.get("ctx", {}).get("expected", "")).replace("'", '"')
+
+
+def _check_layer_order(chosen: dict, model, train, problems: list[Diagnostic]):
+    """Check that layerwise training names only layers the model has (readout included)."""
+    if model is None or train is None or not train.layer_order:
+        return
+    layers = 2 if chosen["model"].labels[0] == "mlp2" else model.depth
+    wrong = [layer for layer in train.layer_order if layer > layers]
+    if wrong:
+        span = next((a.value.span for a in chosen["train"].attributes() if a.name == "layer_order"),
+                    chosen["train"].kind_span)
+        problems.append(Diagnostic("E0202", f"invalid `layer_order` in `train`: layer {wrong[0]} does not exist, "
+                                            f"because the model has {layers} weight layers", span,
+                                   hint=f"use layers 1 to {layers}; {layers} is the readout"))
 
 
 def _check_measure_references(spec: ExperimentSpec, measures, problems: list[Diagnostic]):

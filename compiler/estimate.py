@@ -91,7 +91,7 @@ class ComputeEstimate:
     cores: int
 
     def describe(self) -> str:
-        return (f"estimated compute: ~{self.flops / 1e9:.3g} GFLOP in {self.programs} programs, "
+        return (f"estimated compute: ~{self.flops / 1e9:.3g} GFLOP in {counted(self.programs, 'program')}, "
                 f"~{self.train_s:.3g} s to train on {counted(self.devices, 'device')} "
                 f"(matmul peak measured now: {self.peak_gflops:.0f} GFLOP/s)")
 

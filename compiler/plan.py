@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 from wall.lang import syntax as ast
-from wall.lang.diagnostics import Diagnostic, SpecError
+from wall.lang.diagnostics import Diagnostic, SpecError, counted
 from wall.lang.elaborate import RECOVERABLE, ExperimentSpec, elaborate, elaborate_with_problems
 from wall.lang.parser import parse_text, read_spec_text
 from wall.lang.overrides import apply_overrides
@@ -52,7 +52,7 @@ class Program:
         return self.runs[0].config
 
     def describe(self) -> str:
-        return f"d={self.config.target.domain.d}, width={getattr(self.config.model, 'width', '?')}, {len(self.runs)} runs"
+        return f"d={self.config.target.domain.d}, width={getattr(self.config.model, 'width', '?')}, {counted(len(self.runs), 'run')}"
 
 
 @dataclasses.dataclass
@@ -156,7 +156,8 @@ def plan_experiment(spec: ExperimentSpec, source: str) -> Plan:
     if any(p.severity == "error" for p in problems):
         raise SpecError(problems)
     runs = [Run(config.run_id(), point, config) for point, config in configured]
-    warnings = warnings + _unread_axes(spec, runs) + _coordinate_letters(spec, runs)
+    warnings = warnings + problems + _unread_axes(spec, runs) + _coordinate_letters(spec, runs) + \
+        _unused_settings(spec, runs)  # `problems` holds only warnings here
     runs = _drop_identical_runs(runs)
     spec_hash = hashlib.sha256(source.encode()).hexdigest()[:12]
     return Plan(spec, source, spec_hash, runs, group_programs(runs), warnings)
@@ -182,11 +183,43 @@ def _unread_axes(spec: ExperimentSpec, runs: list[Run]) -> list[Diagnostic]:
         for axis in same[0].point:
             if len({repr(run.point.get(axis)) for run in same}) > 1:
                 unread.add(axis)
+
+    # An axis of one value makes no identical runs, so also look for axes that no
+    # expression of the spec names. The seed and axes that choose blocks are read anyway.
+    mentioned = _mentioned_names(spec)
+    implicit = {"seed"} | set(spec.blocks) | set(spec.choices)
+    unread |= {axis for run in runs[:1] for axis in run.point if axis not in mentioned and axis not in implicit}
     sweep = spec.blocks.get("sweep")
     return [Diagnostic("W0406", f"the sweep axis `{axis}` changes no run, because no field reads it",
                        _axis_span(sweep, axis), severity="warning",
                        hint=f"use `{axis}` in a field, or remove the axis if its name is misspelt")
             for axis in sorted(unread)]
+
+
+# Fields that only some configurations read: (block kind, field, whether a run reads it, when it is read).
+SETTINGS_READ_WHEN = (
+    ("train", "momentum", lambda config: config.train.optimizer == "momentum", 'with optimizer = "momentum"'),
+    ("train", "noise", lambda config: config.train.optimizer == "noisy_gd", 'with optimizer = "noisy_gd"'),
+    ("parametrization", "bias_init", lambda config: getattr(config.model, "bias", True),
+     "when the model has biases (bias = true)"),
+)
+
+
+def _unused_settings(spec: ExperimentSpec, runs: list[Run]) -> list[Diagnostic]:
+    """Warn about fields written in a block that no run of the experiment reads, such as
+    `momentum = 0.9` with plain SGD. A sweep that reaches the setting in some runs is fine."""
+    warnings = []
+    for kind, field, read, when in SETTINGS_READ_WHEN:
+        if any(read(run.config) for run in runs):
+            continue
+        blocks = {id(block): block for block in (spec.block_for(kind, run.point) for run in runs)}
+        for block in blocks.values():
+            written = next((a for a in block.attributes() if a.name == field), None)
+            if written is not None:
+                warnings.append(Diagnostic("W0204", f"`{field}` has no effect in this experiment: it is read only "
+                                                    f"{when}", written.name_span, severity="warning",
+                                           hint=f"remove `{field}`, or change the setting it depends on"))
+    return warnings
 
 
 def _coordinate_letters(spec: ExperimentSpec, runs: list[Run]) -> list[Diagnostic]:
@@ -212,6 +245,35 @@ def _coordinate_letters(spec: ExperimentSpec, runs: list[Run]) -> list[Diagnosti
                              f"{run.config.target.domain}", name.span, severity="warning",
                     hint=f"write `{expected}{name.name[1:]}`, which is how it is read, or change the domain"))
     return warnings
+
+
+def _mentioned_names(spec: ExperimentSpec) -> set[str]:
+    """Collect every name that an expression of the spec, or of a file it imports, reads."""
+    roots = [spec.block, list(spec.blocks.values()), spec.file_lets]
+    roots += [list(named.values()) for named in spec.choices.values()]
+    modules, seen = [spec.module] if spec.module is not None else [], set()
+    while modules:
+        module = modules.pop()
+        if id(module) in seen:
+            continue
+        seen.add(id(module))
+        roots.append(module.lets)
+        modules.extend(module.aliases.values())
+    return {node.name for node in _names_in(roots)}
+
+
+def _names_in(node) -> list[ast.Name]:
+    """Collect every name node inside a syntax node, in source order."""
+    if isinstance(node, ast.Name):
+        return [node]
+    found = []
+    if isinstance(node, (list, tuple)):
+        for item in node:
+            found += _names_in(item)
+    elif dataclasses.is_dataclass(node):
+        for field in dataclasses.fields(node):
+            found += _names_in(getattr(node, field.name))
+    return found
 
 
 def _coordinate_names(node) -> list[ast.Name]:

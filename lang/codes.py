@@ -41,6 +41,10 @@ CODES: dict[str, tuple[str, str]] = {
               "`model.wide.width`, `sweep.grid.d`), or a top-level `let` that the file declares by "
               "its name; the value is a spec expression. A bare field name such as `width` is an "
               "error rather than a new `let` that nothing would read."),
+    "E0115": ("conflicting imports",
+              "Two plain imports define the same block or `let`, or two imports use the same alias, so "
+              "which one a name means would depend on the order of the imports. Import one of them "
+              "`as` a name and refer to its blocks and lets through that name."),
     "E0120": ("unknown base",
               "`extends NAME` names a block of the same kind declared outside the experiment, in the "
               "same experiment, or in an imported file (`extends common.base` after "
@@ -57,6 +61,9 @@ CODES: dict[str, tuple[str, str]] = {
     "W0203": ("coordinate letter of the other domain",
               "A target wrote `z1` on a hypercube or `x1` on Gaussian inputs. Both letters name the same "
               "coordinate, so the spec runs, but the domain may not be the intended one; this is a warning."),
+    "W0204": ("setting without effect",
+              "A field is written that no run of the experiment reads: `momentum` without the momentum "
+              "optimizer, `noise` without noisy_gd, `bias_init` in a model without biases. This is a warning."),
     "E0301": ("cycle", "A name is defined in terms of itself through other names."),
     "E0302": ("unknown name", "The name is not a sweep axis, `let`, block, coordinate such as x3, or builtin."),
     "E0303": ("unknown function", "Only builtins can be called; the note lists them."),
@@ -88,6 +95,9 @@ CODES: dict[str, tuple[str, str]] = {
     "E0603": ("unknown resampling axis",
               "`over` in an analyze block names the sweep axis that the bootstrap resamples, usually "
               "`seed`. The note lists the axes of the sweep."),
+    "W0605": ("analysis selects no run",
+              "The `where` of a fit, written in sweep axes only, is false at every planned point, so the "
+              "analysis will have no runs. This is a warning."),
     "E0604": ("lazy training setup",
               "The `lazy` parametrization trains by full-batch gradient descent on a fixed training set "
               "(`samples` and `batch` equal) with the mean squared error, and its measurements "

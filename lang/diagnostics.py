@@ -76,6 +76,10 @@ def did_you_mean(name: str, choices) -> str | None:
     if name is None:
         return None
     ordered = sorted(set(choices))
+    # A difference of case only (`Relu`) beats any misspelling (`gelu` is one edit away too).
+    same_letters = [choice for choice in ordered if choice.lower() == name.lower() and choice != name]
+    if same_letters:
+        return f"did you mean `{same_letters[0]}`?"
     limit = 1 if len(name) < 3 else 2
     distances = [(edit_distance(name, choice), choice) for choice in ordered if choice != name]
     near = [(d, c) for d, c in distances if d <= limit and d < max(len(c), len(name))]

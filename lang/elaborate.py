@@ -145,7 +145,8 @@ def _elaborate_experiment(block: ast.Block, module: Module, problems: list[Diagn
 
     for kind in schema.REQUIRED_BLOCKS:
         if kind not in singles:
-            problems.append(Diagnostic("E0104", f"experiment `{name}` has no `{kind}` block", block.kind_span,
+            title = f"experiment `{name}`" if block.labels else "the experiment"
+            problems.append(Diagnostic("E0104", f"{title} has no `{kind}` block", block.kind_span,
                                        hint=f"add a `{kind} {{ ... }}` block"))
     _check_measure_names(measures, problems)
     return ExperimentSpec(name, block.span.file, block, list(module.lets), singles, measures, analyses,
@@ -244,8 +245,13 @@ def _check_fields(block: ast.Block, model, problems: list[Diagnostic], require: 
             problems.append(_unknown_field(block, attribute, fields))
     # A misspelt required field is reported once, as unknown with "did you mean".
     misspelt = {_closest(a.name, fields) for a in block.attributes() if a.name not in fields}
+    # A block whose base was not found lacks the base's fields. The E0120 or E0122 on its
+    # header line gives the cause, so a "missing field" error for each field is left out.
+    base_missing = block.extends is not None and any(
+        p.code in ("E0120", "E0122") and p.span is not None and (p.span.file, p.span.line) ==
+        (block.kind_span.file, block.kind_span.line) for p in problems)
     for name, field in fields.items():
-        if require and field.is_required() and name not in seen and name not in misspelt:
+        if require and not base_missing and field.is_required() and name not in seen and name not in misspelt:
             problems.append(Diagnostic("E0103", f"`{_block_title(block)}` is missing the required field `{name}`",
                                        block.kind_span, hint=f"add `{name} = ...`",
                                        notes=(f"{name}: {field.description}",) if field.description else ()))

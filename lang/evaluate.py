@@ -15,6 +15,7 @@ from typing import Callable
 from . import syntax as ast
 from .diagnostics import Span, did_you_mean, error
 from .polynomial import Polynomial, expand
+from .schema import string_choices
 from .values import CoordinateVector, Domain, Interval, Quantity, Reference, type_name
 
 MAX_RANGE_LENGTH = 1_000_000
@@ -25,6 +26,7 @@ MAX_POLYNOMIAL_POWER = 1000
 MAX_HERMITE_DEGREE = 100
 COORDINATE = re.compile(r"^([xz])([1-9][0-9]*)$")
 HERMITE = re.compile(r"^He([0-9]+)$")
+GLUED_COORDINATES = re.compile(r"([xz][1-9][0-9]*){2,}")  # x1x2, as papers write a monomial
 
 
 @dataclasses.dataclass
@@ -165,6 +167,14 @@ class Evaluator:
         if name in self.builtins or HERMITE.match(name):
             raise error("E0305", f"`{name}` is a function and must be called", span,
                         hint=f"write `{name}(...)`")
+        glued = GLUED_COORDINATES.fullmatch(name)
+        if glued:
+            product = "*".join(re.findall(r"[xz][1-9][0-9]*", name))
+            raise error("E0302", f"unknown name `{name}`", span, hint=f"write `{product}` for the product")
+        choices = string_choices()
+        if name in choices:
+            raise error("E0302", f"unknown name `{name}`", span,
+                        hint=f'a choice of `{choices[name]}` is a string: write "{name}"')
         # Builtins are functions, which a bare name cannot be, so they are not suggested.
         raise error("E0302", f"unknown name `{name}`", span,
                     hint=did_you_mean(name, scope.visible_names() - set(self.builtins)),
@@ -174,12 +184,14 @@ class Evaluator:
         method = getattr(self, "_eval_" + type(node).__name__)
         try:
             return method(node, scope)
-        except OverflowError as exc:
+        except OverflowError:
             # The innermost node whose evaluation failed gets the caret; outer nodes see a SpecError.
-            raise error("E0314", f"the value cannot be computed: {exc}", node.span,
+            # Python's own texts here ("math range error", "(34, 'Numerical result out of
+            # range')") mean nothing to a spec author.
+            raise error("E0314", "the value is too large for a float", node.span,
                         hint="check the magnitudes: floats end near 1.8e308") from None
-        except ZeroDivisionError as exc:
-            raise error("E0314", f"the value cannot be computed: {exc}", node.span) from None
+        except ZeroDivisionError:
+            raise error("E0314", "the value divides by zero", node.span) from None
         except (TypeError, ValueError) as exc:
             raise error("E0313", f"the value cannot be computed: {exc}", node.span) from None
 
@@ -235,6 +247,10 @@ class Evaluator:
 
         left, right = self.eval(node.left, scope), self.eval(node.right, scope)
         if node.op in ("in", "not in"):
+            if isinstance(node.right, ast.RangeExpr) and _is_empty_range(right):
+                # `exponent in 2 .. 1` would be false whatever the value: the ends are swapped.
+                raise error("E0311", "the range is empty, because its start is above its end", node.right.span,
+                            hint="write the smaller end first")
             found = _contains(right, left, node.right.span)
             return found if node.op == "in" else not found
         if node.op in _COMPARISON:
@@ -310,9 +326,13 @@ class Evaluator:
                             node.index.span, hint="coordinates are 1-based: x[1] is x1")
             return Polynomial.coordinate(index)
         if isinstance(target, list):
-            if not isinstance(index, int) or not -len(target) <= index < len(target):
-                raise error("E0310", f"index {index!r} is out of range for a list of {len(target)}",
-                            node.index.span, hint="lists are 0-based")
+            # No negative indexes: `targets[k - 1]` with k = 0 would quietly take the last item.
+            if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(target):
+                shown = format_value(index, node.index.span) if _is_number(index) else type_name(index)
+                hint = (f"lists are 0-based: the first item is [0], the last [{len(target) - 1}]" if target
+                        else "the list is empty")
+                raise error("E0310", f"index {shown} is out of range for a list of {len(target)}",
+                            node.index.span, hint=hint)
             return target[index]
         raise error("E0310", f"cannot index {type_name(target)}", node.span)
 
@@ -336,6 +356,10 @@ def format_value(value, span: Span) -> str:
 
 def _is_multilinear(polynomial: Polynomial) -> bool:
     return all(power == 1 for monomial in polynomial.terms for _, power in monomial)
+
+
+def _is_empty_range(value) -> bool:
+    return value == [] or (isinstance(value, Interval) and value.low > value.high)
 
 
 def make_range(start, stop, step, node: ast.Node):

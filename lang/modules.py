@@ -35,21 +35,48 @@ def load_module(file: ast.File, problems: list[Diagnostic], stack: tuple[str, ..
     """Resolve the imports of a parsed file, recursively; problems are appended, not raised."""
     path = _key(file.span.file)
     definitions, lets, aliases = {}, [], {}
+    imported_definitions, imported_lets = {}, []
+    sources: dict[tuple, tuple] = {}  # (import, defining span) of each imported block, let and alias
     for item in file.items:
         if isinstance(item, ast.Import):
             imported = _import(item, path, stack + (path,), problems)
             if imported is None:
                 continue
             if item.alias:
+                _check_alias(item, aliases, sources, problems)
                 aliases[item.alias] = imported
             else:
-                definitions.update(imported.definitions)
-                lets.extend(imported.lets)
+                _check_conflicts(item, imported, sources, problems)
+                imported_definitions.update(imported.definitions)
+                imported_lets.extend(imported.lets)
         elif isinstance(item, ast.Let):
             lets.append(item)
         elif isinstance(item, ast.Block) and item.kind != "experiment" and item.labels:
             definitions[(item.kind, item.name)] = item
-    return Module(path, file, definitions, lets, aliases)
+    # The file's own blocks and lets win over imported ones of the same name, wherever the
+    # import statement is. Lets bound later win, so the file's lets come last.
+    return Module(path, file, {**imported_definitions, **definitions}, imported_lets + lets, aliases)
+
+
+def _check_conflicts(item: ast.Import, imported: Module, sources: dict, problems: list[Diagnostic]):
+    """Report blocks and lets that two plain imports both define. The same definition reached
+    twice (two files that both import a third) is no conflict."""
+    found = [(("block",) + key, block.span) for key, block in imported.definitions.items()]
+    found += [(("let", let.name), let.span) for let in imported.lets]
+    for key, origin in found:
+        earlier, earlier_origin = sources.setdefault(key, (item, origin))
+        if earlier is not item and (earlier_origin.file, earlier_origin.line) != (origin.file, origin.line):
+            described = f"`{key[1]} {key[2]}`" if key[0] == "block" else f"`let {key[1]}`"
+            problems.append(Diagnostic("E0115", f"{described} is defined by both `{earlier.path}` and `{item.path}`",
+                                       item.span, hint=f'import one of them with a name: `import "{item.path}" as '
+                                                       f'NAME`, then write NAME.{key[-1]}'))
+
+
+def _check_alias(item: ast.Import, aliases: dict, sources: dict, problems: list[Diagnostic]):
+    earlier, _ = sources.setdefault(("alias", item.alias), (item, item.span))
+    if earlier is not item:
+        problems.append(Diagnostic("E0115", f"the alias `{item.alias}` is used for both `{earlier.path}` and "
+                                            f"`{item.path}`", item.span, hint="give each import its own name"))
 
 
 def _import(item: ast.Import, importer: str, stack: tuple[str, ...], problems) -> Module | None:
@@ -94,9 +121,12 @@ def resolve_extends(block: ast.Block, siblings: dict[tuple[str, str], ast.Block]
                                    hint="name another block of the same kind, or drop `extends`"))
         return block
     if base is None:
-        choices = [name for (kind, name) in {**module.definitions, **siblings} if kind == block.kind]
+        choices = [name for (kind, name), found in {**module.definitions, **siblings}.items()
+                   if kind == block.kind and found is not block]
+        choices += [f"{alias}.{name}" for alias, imported in module.aliases.items()
+                    for (kind, name) in imported.definitions if kind == block.kind]
         problems.append(Diagnostic("E0120", f"unknown base `{block.extends}` for `{_title(block)}`",
-                                   block.kind_span, hint=did_you_mean(block.extends, choices),
+                                   block.extends_span or block.kind_span, hint=did_you_mean(block.extends, choices),
                                    notes=(f"`{block.kind}` blocks that can be extended: "
                                           f"{', '.join(sorted(choices)) or 'none'}",)))
         return block

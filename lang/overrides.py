@@ -17,6 +17,10 @@ from .diagnostics import Span, error
 from .parser import parse_expression
 
 
+# Words of the language that look like field names in a path.
+KEYWORDS = ("where", "extends", "assert", "expect", "import", "let")
+
+
 def override_sources(overrides: list[str]) -> dict[str, str]:
     """The text of each override under the file name its diagnostics use, for rendering."""
     return {_origin(number): text for number, text in enumerate(overrides, start=1)}
@@ -106,6 +110,7 @@ def _set_in_block(block: ast.Block, path: list[str], value: ast.Node, name_span:
     if len(path) == 1:
         return _set_field(block, path[0], value, name_span, written)
     members, changed = [], False
+    _reject_ambiguous(block, path, name_span)
     for member in block.members:
         rest = _match(member, path)
         if rest is not None:
@@ -114,6 +119,22 @@ def _set_in_block(block: ast.Block, path: list[str], value: ast.Node, name_span:
             member = updated
         members.append(member)
     return dataclasses.replace(block, members=tuple(members)) if changed else block
+
+
+def _reject_ambiguous(block: ast.Block, path: list[str], name_span: Span):
+    """Reject a path whose first name is the kind of several blocks (two models, two grids):
+    the override would change all of them, and usually only one was meant."""
+    same_kind = [m for m in block.members if isinstance(m, ast.Block) and m.kind == path[0]
+                 and not (len(path) > 2 and path[1] in m.labels)]
+    if len(same_kind) < 2 or any(path[0] in m.labels for m in block.members if isinstance(m, ast.Block)):
+        return
+    rest = ".".join(path[1:])
+    choices = [f"{path[0]}.{m.labels[-1]}.{rest}" if m.labels and m.labels[-1] != m.kind else None
+               for m in same_kind]
+    hint = (f"name one by its label: {', '.join(c for c in choices if c)}" if all(choices)
+            else "give the blocks names in the spec, then name one of them in the override")
+    raise error("E0114", f"`{path[0]}` names {len(same_kind)} blocks here, so the override is ambiguous",
+                name_span, hint=hint)
 
 
 def _match(member, path: list[str]) -> list[str] | None:
@@ -140,5 +161,21 @@ def _set_field(block: ast.Block, name: str, value: ast.Node, name_span: Span, wr
             member, found = dataclasses.replace(member, value=value), True
         members.append(member)
     if not found:
+        _reject_new_field(block, name, name_span, written)
         members.append(ast.Attribute(value.span, name, name_span, value))
     return dataclasses.replace(block, members=tuple(members))
+
+
+def _reject_new_field(block: ast.Block, name: str, name_span: Span, written: str):
+    """Reject an override that would add a field the author most likely did not mean to add."""
+    if name in KEYWORDS:
+        raise error("E0114", f"`{name}` is a keyword, not a field, so an override cannot set it", name_span,
+                    hint="edit the spec file to change it")
+    nested = [trail for trail in _trails_to(block, name, []) if trail]
+    if nested:
+        # `--set sweep.d=[16]` beside `sweep { grid { d = ... } }` would add a second grid.
+        prefix = written.rsplit(".", 1)[0]
+        paths = ", ".join(f"{prefix}.{'.'.join(trail)}.{name}" for trail in nested)
+        raise error("E0114", f"`{name}` is set in a block inside `{block.kind}`, not in `{block.kind}` itself",
+                    name_span, hint=f"write --set {paths.split(', ')[0]}=..." + (
+                        f" (also {paths.split(', ', 1)[1]})" if ", " in paths else ""))

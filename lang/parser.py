@@ -70,6 +70,7 @@ def parse_text(text: str, file: str = "<input>") -> ast.File:
     """Parse a whole file; syntax errors become one SpecError listing every slip found."""
     recovery = Recovery(text, file)
     recovery.report_glued_numbers(lex(text))
+    text = recovery.quote_import_paths(text)
     try:
         tree = _parser().parse(text, start="start", on_error=recovery.on_error)
     except lark.UnexpectedInput:
@@ -150,24 +151,27 @@ class _ToSyntax(Transformer):
 
     def block(self, meta, children):
         kind = children[0]
-        labels, label_spans, extends, members = [], [], None, []
+        labels, label_spans, extends, extends_span, members = [], [], None, None, []
         for child in children[1:]:
             if isinstance(child, tuple) and child[0] == "label":
                 labels.append(child[1])
                 label_spans.append(child[2])
             elif isinstance(child, tuple) and child[0] == "extends":
-                extends = child[1]
+                extends, extends_span = child[1], child[2]
             elif child is not None:
                 members.append(child)
         return ast.Block(self._s(meta), str(kind), tuple(labels), extends, tuple(members),
-                         _token_span(self.file, kind), label_spans=tuple(label_spans))
+                         _token_span(self.file, kind), label_spans=tuple(label_spans), extends_span=extends_span)
 
     def label(self, meta, children):
         token = children[0]
         return ("label", _unquote(token) if token.type == "STRING" else str(token), _token_span(self.file, token))
 
     def extends(self, meta, children):
-        return ("extends", children[0])
+        # The base's name ends the `extends NAME` rule, so its span is the rule's last characters.
+        name = children[0]
+        span = Span(self.file, meta.end_line, meta.end_column - len(name), meta.end_line, meta.end_column)
+        return ("extends", name, span)
 
     def dotted_name(self, meta, children):
         return ".".join(str(c) for c in children)

@@ -48,6 +48,9 @@ TOKEN_WORDS = {
 # Tokens tried, in order, as a one-token insertion before the unexpected token.
 INSERTIONS = (("EQUAL", "="), ("COMMA", ","), ("RPAR", ")"), ("RSQB", "]"))
 NUMBERS = ("INT", "FLOAT")
+COMPARISON = re.compile(r"(<=|>=|==|!=|<|>)")
+# `import` at the start of a line followed by a path that is not in quotes; `as NAME` may follow.
+UNQUOTED_IMPORT = re.compile(r'^(\s*import\s+)([^"\s#]+)(\s+as\s+\w+.*|\s*(#.*)?)$')
 # Operators that need a right side, longest first so that `..` is not read as `.`.
 UNFINISHED_OPERATORS = ("..", "+", "-", "*", "/", "%", "^", " and", " or", " not")
 WORD_BEFORE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*$")
@@ -122,6 +125,12 @@ class Recovery:
         closing = TOKEN_WORDS[terminal]
         return self._labelled(token, f"missing {closing} before `{token}`", f"add {closing}")
 
+    def _follows_comparison(self, token: Token) -> bool:
+        """Whether a comparison operator comes earlier on the token's line, as in `1 < d < 10`."""
+        line_start = self.text.rfind("\n", 0, token.start_pos) + 1
+        before = self.text[line_start:token.start_pos].split("#")[0]
+        return bool(COMPARISON.search(before))
+
     def _unfinished_operator(self, token: Token) -> Diagnostic | None:
         """In `lr = 0..` followed by `batch = 4`, the parser reads `0..batch` and stops at the
         second `=`. The slip is the operator with nothing after it, so point there."""
@@ -154,6 +163,9 @@ class Recovery:
 
     def _unexpected_token(self, exc: lark.UnexpectedToken) -> Diagnostic:
         token = exc.token
+        if token.type == "COMPARE" and self._follows_comparison(token):
+            return self._labelled(token, f"comparisons do not chain: `a < b {token} c` is not allowed",
+                                  f"write `a < b and b {token} c`")
         expected = describe_expected(exc.interactive_parser.accepts())
         return Diagnostic("E0001", f"syntax error: unexpected `{token}`", _token_span(self.file, token),
                           hint=f"expected {expected}" if expected else None)
@@ -192,6 +204,22 @@ class Recovery:
                 span = Span(self.file, previous.line, previous.column, token.end_line, token.end_column)
                 self._report(Diagnostic("E0001", f"syntax error: `{previous}{token}` is not a number or a name",
                                         span, hint=_glued_hint(str(previous), str(token))))
+
+    def quote_import_paths(self, text: str) -> str:
+        """Report `import common.wall` (a path without quotes) and return the text with the
+        path quoted. Parsed as written, every later line would be reported as well."""
+        lines = text.split("\n")
+        for number, line in enumerate(lines, start=1):
+            match = UNQUOTED_IMPORT.match(line)
+            if match is None:
+                continue
+            path = match.group(2)
+            column = match.start(2) + 1
+            self._report(Diagnostic("E0001", "syntax error: an import path is a string",
+                                    Span(self.file, number, column, number, column + len(path)),
+                                    hint=f'write `import "{path}"`'))
+            lines[number - 1] = f'{match.group(1)}"{path}"{match.group(3)}'
+        return "\n".join(lines)
 
     def _report(self, diagnostic: Diagnostic | None, echo_possible: bool = True):
         if diagnostic is None:

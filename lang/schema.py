@@ -7,7 +7,8 @@ variant, chosen by the block's first label: `model mlp2 { ... }`.
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar, Literal
+import functools
+from typing import Annotated, ClassVar, Literal, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_serializer, field_validator
 
@@ -63,6 +64,10 @@ class TargetConfig(BlockConfig):
         if domain is not None and highest > domain.d:
             raise ValueError(f"it reads coordinate {highest}, but the domain {domain} has only "
                              f"{domain.d} coordinates; raise d to at least {highest} or drop the term")
+        if domain is not None and not expand(f, domain.kind, domain.p).support():
+            # x1*x1 is 1 on the hypercube, and He2(x1) is 0 there: constant on this domain.
+            where = ", where x_i^2 = 1," if domain.kind == "hypercube" else ""
+            raise ValueError(f"it is constant on {domain}{where} so there is nothing to learn")
         return f
 
     def expansion(self) -> Expansion:
@@ -194,6 +199,16 @@ class TrainConfig(BlockConfig):
 
     LATER_FIELDS: ClassVar[tuple[str, ...]] = ("momentum", "noise", "weight_decay", "halve_every", "samples",
                                                "layer_steps", "layer_order")
+
+    @field_validator("layer_order")
+    @classmethod
+    def _order_with_steps(cls, order, info):
+        # Fields are validated in the order they are declared, so layer_steps is known here.
+        if order is not None and info.data.get("layer_steps") is None:
+            raise ValueError("it takes effect only in layerwise training; set layer_steps too")
+        if order is not None and not order:
+            raise ValueError("it names no layer; list the layers to train, e.g. [1, 2]")
+        return order
 
     @field_validator("samples")
     @classmethod
@@ -364,3 +379,27 @@ SINGLE_BLOCKS: dict[str, type[BlockConfig] | dict[str, type[BlockConfig]] | None
 REPEATED_BLOCKS = {"measure": MEASURE_KINDS, "analyze": AnalyzeConfig}
 REQUIRED_BLOCKS = ("target", "model", "parametrization", "train")
 EXPERIMENT_FIELDS = {"doc"}
+
+
+@functools.cache
+def string_choices() -> dict[str, str]:
+    """Map every string a field accepts from a fixed list (`"relu"`, `"adam"`) to that field's name."""
+    choices = {}
+    for config in _all_subclasses(BlockConfig):
+        for name, field in config.model_fields.items():
+            for option in _literal_strings(field.annotation):
+                choices.setdefault(option, name)
+    return choices
+
+
+def _all_subclasses(cls) -> list[type]:
+    found = []
+    for sub in cls.__subclasses__():
+        found += [sub] + _all_subclasses(sub)
+    return found
+
+
+def _literal_strings(annotation) -> list[str]:
+    if get_origin(annotation) is Literal:
+        return [a for a in get_args(annotation) if isinstance(a, str)]
+    return [s for arg in get_args(annotation) for s in _literal_strings(arg)]

@@ -142,6 +142,7 @@ class Block(Node):
     # Where inherited or overridden fields came from, as (field, note) pairs; set by `extends`.
     origins: tuple = ()
     label_spans: tuple = ()  # one Span per label, where the parser saw it
+    extends_span: Span | None = None  # the base's name after `extends`
 
     @property
     def name(self) -> str:

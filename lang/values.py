@@ -90,5 +90,7 @@ def type_name(value) -> str:
     names = {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
              list: "a list", Quantity: "a quantity", Interval: "an interval",
              Domain: "a domain", Polynomial: "a polynomial", Reference: "a reference",
-             CoordinateVector: "a coordinate vector"}
+             CoordinateVector: "a coordinate vector", dict: "an inline object"}
+    if type(value).__name__ == "BlockValue":  # defined in evaluate.py, which imports this module
+        return f"the `{value.kind}` block"
     return names.get(type(value), type(value).__name__)

@@ -106,6 +106,10 @@ def selected_runs(plan: Plan, call: ast.Call, results: dict[str, dict]):
             yield run, values
 
 
+def _function(call: ast.Call) -> str | None:
+    return call.func.name if isinstance(call.func, ast.Name) else None
+
+
 def analyze_mean(plan: Plan, block: ast.Block, call: ast.Call, results: dict[str, dict]) -> MeanResult:
     settings = analysis_settings(block, plan.spec, plan.runs[0].point)
     values = [(float(v["y"]), run.id) for run, v in selected_runs(plan, call, results)]
@@ -116,6 +120,11 @@ def analyze_mean(plan: Plan, block: ast.Block, call: ast.Call, results: dict[str
         return result
     if not np.all(np.isfinite(ys)):
         result.undetermined = f"{int(np.sum(~np.isfinite(ys)))} selected runs have no finite value"
+        return result
+    if _function(call) == "fraction" and not np.all((ys == 0) | (ys == 1)):
+        # A fraction counts runs where a condition holds; the mean of other numbers is not one.
+        result.undetermined = ("`y` of `fraction` must be true or false for each run, but some runs "
+                               "give other numbers; write a condition such as `final_test_loss < 0.1`")
         return result
     result.mean = float(ys.mean())
     rng = np.random.default_rng(int(plan.spec_hash[:8], 16))

@@ -54,6 +54,9 @@ def test_bad_number_is_located(write_spec, lr, code):
     ("x1", "noise = 30min / 0", "E0314"),
     ("x1", "noise = len(1.0..x1)", "E0313"),
     ("x5", "", "E0202"),  # the domain has only 4 coordinates
+    ("x1*x1 + x2*x2", "", "E0202"),  # the constant 2 on the hypercube
+    ("He2(x1)", "", "E0202"),  # 0 on the hypercube
+    ("[x1, x1*x2][d - 5]", "", "E0310"),  # index -1: no wrapping around to the last item
     ("max(x1, x2)", "", "E0313"),  # no function of numbers takes a polynomial
     ("sqrt(x1)", "", "E0313"),
     ("floor(x1)", "", "E0313"),
@@ -135,3 +138,57 @@ def test_underscore_outside_digits_is_a_syntax_error(write_spec):
     diagnostic = diagnostics_of(write_spec(spec_text().replace("width = 16", "width = 16_")))[0]
     assert (diagnostic.code, diagnostic.hint) == (
         "E0001", "an underscore may only stand between two digits, as in `100_000`")
+
+
+@pytest.mark.parametrize("fields", ["layer_steps = 5  layer_order = [3, 1]", "layer_steps = 5  layer_order = []",
+                                    "layer_order = [2, 1]"])
+def test_layer_order_must_fit_the_model(write_spec, fields):
+    # mlp2 has 2 weight layers; without layer_steps the order would be ignored.
+    text = spec_text().replace("steps = 20", f"steps = 20  {fields}")
+    assert [(d.code, d.span.line) for d in diagnostics_of(write_spec(text))] == [("E0202", 6)]
+
+
+def test_choice_in_other_case_suggests_that_choice(write_spec):
+    # `gelu` is one edit from `Relu` as well, but a change of case is the likelier slip.
+    text = spec_text().replace("width = 16", 'width = 16  activation = "Relu"')
+    assert diagnostics_of(write_spec(text))[0].hint == "did you mean `relu`?"
+
+
+@pytest.mark.parametrize("fields, message, hint", [
+    ("width = true", "invalid `width` in `model mlp2`: true is a boolean, but an integer is needed", None),
+    ("width = { a = 1 }", "invalid `width` in `model mlp2`: { a = 1 } is an inline object, but an integer is needed",
+     None),
+    ("width = 10.0^400", "the value is too large for a float", "check the magnitudes: floats end near 1.8e308"),
+    ("width = train[0]", "cannot index the `train` block", None),
+    ("width = 16  activation = relu", "unknown name `relu`", 'a choice of `activation` is a string: write "relu"'),
+    ("width = x1x2", "unknown name `x1x2`", "write `x1*x2` for the product"),
+])
+def test_message_uses_spec_words(write_spec, fields, message, hint):
+    diagnostic = diagnostics_of(write_spec(spec_text().replace("width = 16", fields)))[0]
+    assert diagnostic.message == message
+    assert diagnostic.hint == hint
+
+
+def test_expectation_names_the_results_of_its_fit(write_spec):
+    # `mean` is a result of mean() and fraction(), not of a power-law fit.
+    analysis = "  analyze a {\n    fit = power_law(y = final_test_loss, x = d)\n    expect mean > 1\n  }\n}\n"
+    text = spec_text().rstrip().removesuffix("}") + analysis
+    diagnostic = diagnostics_of(write_spec(text))[0]
+    assert diagnostic.message == "`mean` is not a result of `power_law`"
+    assert diagnostic.hint == "a power_law fit gives exponent, prefactor, r2, exponent_low, exponent_high, predicted"
+
+
+def test_reversed_range_in_expectation_is_an_error(write_spec):
+    # `in 2.0 .. 1.0` is false for every exponent, so the expectation could never hold.
+    analysis = "  analyze a {\n    fit = power_law(y = final_test_loss, x = d)\n    expect exponent in 2.0 .. 1.0\n  }\n}\n"
+    text = spec_text().rstrip().removesuffix("}") + analysis
+    diagnostic = diagnostics_of(write_spec(text))[0]
+    assert (diagnostic.code, diagnostic.hint) == ("E0311", "write the smaller end first")
+
+
+def test_expectation_naming_a_later_analysis_says_so(write_spec):
+    analyses = ("  analyze a {\n    fit = mean(y = final_test_loss)\n    expect b.mean < 1\n  }\n"
+                "  analyze b { fit = mean(y = final_test_loss) }\n}\n")
+    text = spec_text().rstrip().removesuffix("}") + analyses
+    diagnostic = diagnostics_of(write_spec(text))[0]
+    assert diagnostic.message == "the analysis `b` comes after this one"

@@ -207,6 +207,25 @@ def test_set_value_of_a_block_is_rejected(write_spec):
     assert diagnostic.hint == "set one of its fields, e.g. --set sweep.grid.d=..."
 
 
+@pytest.mark.parametrize("override, message", [
+    ("sweep.d=[16]", "`d` is set in a block inside `sweep`, not in `sweep` itself"),
+    ("sweep.grid.where=d>4", "`where` is a keyword, not a field, so an override cannot set it"),
+])
+def test_set_that_would_add_a_field_is_rejected(write_spec, override, message):
+    # Either override would have added a second grid or an axis called `where`.
+    diagnostic = diagnostics_of(write(write_spec), [override])[0]
+    assert (diagnostic.code, diagnostic.message) == ("E0114", message)
+
+
+def test_set_naming_two_blocks_is_rejected(write_spec):
+    models = "model mlp2 narrow { width = 8 }\n  model mlp2 wide { width = 16 }"
+    path = write(write_spec, model=models, axes="d = [4]  model = [narrow, wide]")
+    diagnostic = diagnostics_of(path, ["model.width=32"])[0]
+    assert diagnostic.code == "E0114"
+    assert diagnostic.hint == "name one by its label: model.narrow.width, model.wide.width"
+    assert build_plans(path, ["model.wide.width=32"])[0].runs[1].config.model.width == 32
+
+
 def test_set_bare_field_name_is_rejected(write_spec):
     # Without its block the name would only add a `let` that nothing reads.
     diagnostic = diagnostics_of(write(write_spec), ["width=64"])[0]
@@ -248,6 +267,22 @@ def test_unfinished_value_is_marked_where_it_stops(value, operator):
     assert diagnostic.message == (f"syntax error: nothing follows `{operator}`, so `batch` on line 4 "
                                   "was read as its right side")
     assert (diagnostic.span.line, diagnostic.span.column) == (3, 5 + value.index(operator) + len("lr = "))
+
+
+def test_chained_comparison_suggests_and():
+    text = "experiment e {\n  target { assert 1 < d < 10 }\n}\n"
+    diagnostic = parse_diagnostics(text, "chain.wall")[0]
+    assert diagnostic.message == "syntax error: comparisons do not chain: `a < b < c` is not allowed"
+    assert diagnostic.hint == "write `a < b and b < c`"
+
+
+def test_unquoted_import_path_is_one_error():
+    # Parsed as written, each later line would also be reported as "expected a string".
+    text = "import common.wall as c\nexperiment e {\n  train { lr = 1 }\n}\n"
+    diagnostics = parse_diagnostics(text, "imports.wall")
+    assert [(d.span.line, d.span.column, d.message) for d in diagnostics] == [
+        (1, 8, "syntax error: an import path is a string")]
+    assert diagnostics[0].hint == 'write `import "common.wall"`'
 
 
 def test_unclosed_inner_brace_is_marked():

@@ -33,6 +33,9 @@ experiment sparse {
     fit = fraction(y = coefficients_in_order, where = k == 1)
     expect mean >= 0
   }
+  analyze not_a_condition {
+    fit = fraction(y = final_test_loss, where = k == 2)
+  }
   analyze hard_loss {
     fit = mean(y = final_test_loss, where = k == 2)
     bootstrap = 50
@@ -57,6 +60,7 @@ def test_two_targets_in_one_report(write_spec, tmp_path, capsys):
     assert analyses["easy_slope"]["leap"] == 1
     assert 0.0 <= analyses["in_order"]["result"]["mean"] <= 1.0
     assert analyses["hard_loss"]["result"]["mean"] > 0
+    assert "`y` of `fraction` must be true or false" in analyses["not_a_condition"]["result"]["undetermined"]
     assert all(e["held"] for e in analyses["hard_loss"]["expectations"])
     assert len(summary["theory"]) == 2
 
