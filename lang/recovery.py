@@ -126,7 +126,7 @@ class Recovery:
         return self._labelled(token, f"missing {closing} before `{token}`", f"add {closing}")
 
     def _follows_comparison(self, token: Token) -> bool:
-        """Whether a comparison operator comes earlier on the token's line, as in `1 < d < 10`."""
+        """Return whether a comparison operator comes earlier on the token's line, as in `1 < d < 10`."""
         line_start = self.text.rfind("\n", 0, token.start_pos) + 1
         before = self.text[line_start:token.start_pos].split("#")[0]
         return bool(COMPARISON.search(before))

@@ -118,7 +118,7 @@ def test_fit_arguments_by_position(write_spec):
     assert diagnostic.hint == "write `power_law(y = ..., x = ...)`"
 
 
-def test_function_of_a_polynomial_says_what_a_target_is(write_spec):
+def test_polynomial_argument_message(write_spec):
     diagnostic = diagnostics_of(write_spec(spec_text(target="max(x1, x2)")))[0]
     assert diagnostic.message == "`max` takes numbers, not a polynomial"
     assert "Polynomial" not in diagnostic.message + (diagnostic.hint or "")

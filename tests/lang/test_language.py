@@ -260,8 +260,8 @@ def test_each_slip_gives_one_error():
 
 @pytest.mark.parametrize("value, operator", [("0..", ".."), ("1e-3 *", "*"), ("0.1 +  # later", "+")])
 def test_unfinished_value_is_marked_where_it_stops(value, operator):
-    # Without a right side, the next line's field name is read as one, and the parser only
-    # stops at its `=`; the error belongs to the operator, not to that `=`.
+    # Without a right side, the next line's field name is read as one, so the parser stops
+    # only at its `=`. The error belongs to the operator, not to that `=`.
     text = f"experiment e {{\n  train {{\n    lr = {value}\n    batch = 4\n  }}\n}}\n"
     diagnostic = parse_diagnostics(text, "unfinished.wall")[0]
     assert diagnostic.message == (f"syntax error: nothing follows `{operator}`, so `batch` on line 4 "
