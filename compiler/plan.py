@@ -190,10 +190,17 @@ def _unread_axes(spec: ExperimentSpec, runs: list[Run]) -> list[Diagnostic]:
     implicit = {"seed"} | set(spec.blocks) | set(spec.choices)
     unread |= {axis for run in runs[:1] for axis in run.point if axis not in mentioned and axis not in implicit}
     sweep = spec.blocks.get("sweep")
+    in_analyses = {node.name for node in _names_in(spec.analyses)}
     return [Diagnostic("W0406", f"the sweep axis `{axis}` changes no run, because no field reads it",
-                       _axis_span(sweep, axis), severity="warning",
-                       hint=f"use `{axis}` in a field, or remove the axis if its name is misspelt")
+                       _axis_span(sweep, axis), severity="warning", hint=_unread_hint(axis, axis in in_analyses))
             for axis in sorted(unread)]
+
+
+def _unread_hint(axis: str, read_by_analysis: bool) -> str:
+    if read_by_analysis:
+        # `over = rep` with `rep = 0..3`: the replicates are one run, so the bootstrap has one per point.
+        return f"an analysis reads `{axis}`, but runs that differ only in it are one run; use `seed` to repeat runs"
+    return f"use `{axis}` in a field, or remove the axis if its name is misspelt"
 
 
 # Fields that only some configurations read: (block kind, field, whether a run reads it, when it is read).

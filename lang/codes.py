@@ -7,6 +7,8 @@ CODES: dict[str, tuple[str, str]] = {
               "The file does not follow the grammar. The message names what was found and what could "
               "come next. Common slips: a missing `=` between a field and its value, `=` where `==` "
               "was meant in a condition, an unclosed `{`, and `2d` where `2 * d` was meant."),
+    "E0003": ("unsupported language version",
+              "The `wall X.Y` line names a version of the language that this wallc does not read."),
     "E0002": ("cannot read the spec file",
               "The path does not exist, is a directory, is not readable, or is not UTF-8 text."),
     "E0101": ("unknown block kind",

@@ -108,6 +108,10 @@ def _transform(tree, transformer: "_ToSyntax"):
         raise
 
 
+# Versions of the language this compiler reads, in the `wall X.Y` line that starts a file.
+LANGUAGE_VERSIONS = ("0.1",)
+
+
 def _span(file: str, meta) -> Span:
     return Span(file, meta.line, meta.column, meta.end_line, meta.end_column)
 
@@ -139,7 +143,12 @@ class _ToSyntax(Transformer):
         return ast.File(span, version, tuple(children))
 
     def version(self, meta, children):
-        return ("version", str(children[0]))
+        token = children[0]
+        if str(token) not in LANGUAGE_VERSIONS:
+            # A newer file may mean things this compiler would read differently.
+            raise error("E0003", f"this wallc reads `wall {', '.join(LANGUAGE_VERSIONS)}` files, not `wall {token}`",
+                        _token_span(self.file, token), hint="update wallc, or write the spec for the version it reads")
+        return ("version", str(token))
 
     def import_stmt(self, meta, children):
         path, alias = children

@@ -265,6 +265,14 @@ class PlateausConfig(BlockConfig):
 
     SCALARS: ClassVar[tuple[str, ...]] = ("steps", "count")
 
+    @field_validator("below")
+    @classmethod
+    def _window(cls, below, info):
+        above = info.data.get("above")
+        if above is not None and below <= above:
+            raise ValueError(f"no level lies above {above} and below {below}; `above` must be smaller")
+        return below
+
 
 class WeightChangeConfig(BlockConfig):
     """Frobenius norm, top singular values and stable rank ||dW||_F^2 / ||dW||_2^2 of
@@ -355,6 +363,8 @@ class ResourcesConfig(BlockConfig):
     def _duration(cls, value):
         if value is not None and value.dimension != "duration":
             raise ValueError(f"time must be a duration such as 2h, got {value}")
+        if value is not None and value.base <= 0:
+            raise ValueError("a time limit must be positive")
         return value
 
     @field_validator("mem")
@@ -362,6 +372,9 @@ class ResourcesConfig(BlockConfig):
     def _memory(cls, value):
         if value is not None and value.dimension != "memory":
             raise ValueError(f"mem must be a memory size such as 16GB, got {value}")
+        if value is not None and value.base < 1e6:
+            # SLURM takes memory in whole megabytes.
+            raise ValueError("it is below 1MB, the smallest memory SLURM can be given")
         return value
 
 

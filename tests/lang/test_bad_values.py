@@ -192,3 +192,11 @@ def test_expectation_naming_a_later_analysis_says_so(write_spec):
     text = spec_text().rstrip().removesuffix("}") + analyses
     diagnostic = diagnostics_of(write_spec(text))[0]
     assert diagnostic.message == "the analysis `b` comes after this one"
+
+
+@pytest.mark.parametrize("block", ["resources { time = 0s }", "resources { mem = 0.5KB }",
+                                   "measure plateaus { above = 0.9  below = 0.1 }"])
+def test_setting_that_cannot_work_is_rejected(write_spec, block):
+    # A zero time limit, memory SLURM cannot take, a plateau window that holds no level.
+    text = spec_text().replace("measure test_loss { every = 5 }", f"measure test_loss {{ every = 5 }}\n  {block}")
+    assert [(d.code, d.span.line) for d in diagnostics_of(write_spec(text))] == [("E0202", 9)]

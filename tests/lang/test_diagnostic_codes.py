@@ -38,6 +38,7 @@ EXTRA = "# extra"
 # (code, files, span text or None, span line or None, overrides)
 CASES = [
     ("E0001", spec(("width = 16", "width 16")), "16", 3, ()),
+    ("E0003", spec(top="wall 9.9\n"), "9.9", 1, ()),
     ("E0101", spec((EXTRA, "optimizer {}")), "optimizer", 8, ()),
     ("E0102", spec(("width = 16", "widht = 16")), "widht", 3, ()),
     ("E0103", spec(("batch = 4  ", "")), "train", 5, ()),
