@@ -143,8 +143,10 @@ def _elaborate_experiment(block: ast.Block, module: Module, problems: list[Diagn
             resolved = resolve_extends(member, siblings, module, problems)
             _sort_block(resolved, singles, choices, measures, analyses, problems)
 
+    # A misspelt required block (`modle`) is reported once, as unknown with "did you mean".
+    misspelt = {d.hint for d in problems if d.code == "E0101" and d.hint}
     for kind in schema.REQUIRED_BLOCKS:
-        if kind not in singles:
+        if kind not in singles and f"did you mean `{kind}`?" not in misspelt:
             title = f"experiment `{name}`" if block.labels else "the experiment"
             problems.append(Diagnostic("E0104", f"{title} has no `{kind}` block", block.kind_span,
                                        hint=f"add a `{kind} {{ ... }}` block"))

@@ -49,6 +49,10 @@ TOKEN_WORDS = {
 INSERTIONS = (("EQUAL", "="), ("COMMA", ","), ("RPAR", ")"), ("RSQB", "]"))
 NUMBERS = ("INT", "FLOAT")
 COMPARISON = re.compile(r"(<=|>=|==|!=|<|>)")
+UNITS = ("ms", "s", "min", "h", "day", "KB", "MB", "GB", "TB")
+# A number, a space and a unit just before the unexpected token, with perhaps the next
+# field's name between them (`2 hours  cpus = 2` stops at the `=`).
+SPACED_UNIT = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)[ \t]+([A-Za-z]+)(?:[ \t]+[A-Za-z_]\w*)?[ \t]*$")
 # `import` at the start of a line followed by a path that is not in quotes; `as NAME` may follow.
 UNQUOTED_IMPORT = re.compile(r'^(\s*import\s+)([^"\s#]+)(\s+as\s+\w+.*|\s*(#.*)?)$')
 # Operators that need a right side, longest first so that `..` is not read as `.`.
@@ -85,7 +89,7 @@ class Recovery:
 
         # No one-token repair: report, then stand in a value where one is missing or skip
         # the token, so that parsing goes on to find later, independent slips.
-        self._report(self._unexpected_token(exc))
+        self._report(self._spaced_unit(token) or self._unexpected_token(exc))
         placeholder = Token.new_borrow_pos("INT", "0", token)
         if "INT" in parser.accepts() and _accepts_after(parser, [placeholder], token):
             parser.feed_token(placeholder)
@@ -124,6 +128,22 @@ class Recovery:
                                   "separate list items and arguments with `,`")
         closing = TOKEN_WORDS[terminal]
         return self._labelled(token, f"missing {closing} before `{token}`", f"add {closing}")
+
+    def _spaced_unit(self, token: Token) -> Diagnostic | None:
+        """Report `30 min`: the number is read as the value and `min` as the start of a block,
+        so the parser stops later, at a `}` or `=`."""
+        match = SPACED_UNIT.search(self.text, 0, token.start_pos)
+        if match is None:
+            return None
+        number, unit = match.group(1), match.group(2)
+        unit = unit if unit in UNITS else UNIT_SPELLINGS.get(unit)
+        if unit is None:
+            return None
+        line = self.text.count("\n", 0, match.start(1)) + 1
+        column = match.start(1) - self.text.rfind("\n", 0, match.start(1))
+        return Diagnostic("E0001", f"syntax error: a quantity is written without a space before its unit",
+                          Span(self.file, line, column, line, column + match.end(2) - match.start(1)),
+                          hint=f"write `{number}{unit}`")
 
     def _follows_comparison(self, token: Token) -> bool:
         """Return whether a comparison operator comes earlier on the token's line, as in `1 < d < 10`."""

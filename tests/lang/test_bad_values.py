@@ -200,3 +200,9 @@ def test_setting_that_cannot_work_is_rejected(write_spec, block):
     # A zero time limit, memory SLURM cannot take, a plateau window that holds no level.
     text = spec_text().replace("measure test_loss { every = 5 }", f"measure test_loss {{ every = 5 }}\n  {block}")
     assert [(d.code, d.span.line) for d in diagnostics_of(write_spec(text))] == [("E0202", 9)]
+
+
+def test_misspelt_required_block_is_one_error(write_spec):
+    # Not also "has no `model` block": the unknown `modle` with its suggestion says it all.
+    diagnostics = diagnostics_of(write_spec(spec_text().replace("model mlp2", "modle mlp2")))
+    assert [(d.code, d.hint) for d in diagnostics] == [("E0101", "did you mean `model`?")]

@@ -269,6 +269,14 @@ def test_unfinished_value_is_marked_where_it_stops(value, operator):
     assert (diagnostic.span.line, diagnostic.span.column) == (3, 5 + value.index(operator) + len("lr = "))
 
 
+@pytest.mark.parametrize("value, hint", [("30 min", "write `30min`"), ("2 hours  cpus = 2", "write `2h`")])
+def test_spaced_unit_is_marked(value, hint):
+    text = f"experiment e {{\n  resources {{ time = {value} }}\n}}\n"
+    diagnostic = parse_diagnostics(text, "units.wall")[0]
+    assert diagnostic.message == "syntax error: a quantity is written without a space before its unit"
+    assert (diagnostic.span.line, diagnostic.span.column, diagnostic.hint) == (2, 22, hint)
+
+
 def test_chained_comparison_suggests_and():
     text = "experiment e {\n  target { assert 1 < d < 10 }\n}\n"
     diagnostic = parse_diagnostics(text, "chain.wall")[0]
