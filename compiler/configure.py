@@ -82,15 +82,28 @@ class _Collector:
 def configure_runs(spec: ExperimentSpec, points: list[Point]) -> list[tuple[Point, RunConfig]]:
     collector = _Collector()
     runs = []
+    axes = {axis for point in points for axis in point}
     for point in points:
         try:
             config = configure_point(spec, point)
         except SpecError as exc:
-            collector.add(exc.diagnostics)
+            collector.add([_missing_axis_note(d, point, axes) for d in exc.diagnostics])
             continue
         runs.append((point, config))
     collector.raise_if_any()
     return runs
+
+
+def _missing_axis_note(diagnostic: Diagnostic, point: Point, axes: set[str]) -> Diagnostic:
+    """Explain an unknown name that is an axis of other sweep points: sibling sub-sweeps
+    are united, so the points of one do not set the axes of the other."""
+    name = diagnostic.message.removeprefix("unknown name `").removesuffix("`")
+    if diagnostic.code != "E0302" or name not in axes or name in point:
+        return diagnostic
+    where = ", ".join(f"{axis} = {value}" for axis, value in point.items()) or "with no axes"
+    note = (f"`{name}` is a sweep axis, but the point {where} does not set it: sibling sweep blocks are "
+            f"united, not multiplied, so put `{name}` in the same grid")
+    return dataclasses.replace(diagnostic, notes=diagnostic.notes + (note,))
 
 
 def configure_point(spec: ExperimentSpec, point: Point) -> RunConfig:

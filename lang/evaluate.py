@@ -316,6 +316,10 @@ class Evaluator:
             return target.get(node.name, node.span)
         if isinstance(target, dict) and node.name in target:
             return target[node.name]
+        if isinstance(target, Reference):
+            # In a sweep's `where`, an axis over named blocks holds the chosen block's name.
+            raise error("E0304", f"`{target}` names a `{target.kind}` block here, so its fields cannot be read",
+                        node.span, hint=f"compare the name instead, e.g. `{target.kind} == {target}`")
         raise error("E0304", f"{type_name(target)} has no attribute `{node.name}`", node.span)
 
     def _eval_Index(self, node: ast.Index, scope: Scope):

@@ -217,6 +217,24 @@ def test_set_that_would_add_a_field_is_rejected(write_spec, override, message):
     assert (diagnostic.code, diagnostic.message) == ("E0114", message)
 
 
+def test_sweep_filter_on_a_block_field_names_the_fix(write_spec):
+    models = "model mlp2 narrow { width = 8 }\n  model mlp2 wide { width = 16 }"
+    path = write(write_spec, model=models, axes="d = [4]  model = [narrow, wide]  where model.width > 8")
+    diagnostic = diagnostics_of(path)[0]
+    assert diagnostic.code == "E0304"
+    assert diagnostic.hint == "compare the name instead, e.g. `model == narrow`"
+
+
+def test_axis_missing_from_sibling_sweep_is_explained(write_spec):
+    # `d` and `seed` are in sibling blocks, so the grid's points have a seed and no d.
+    path = write_spec(EXPERIMENT.format(top="", model="model mlp2 { width = 16 }",
+                                        train="train { lr = 1.0 / d  batch = 4  steps = 10 }", axes="seed = [0, 1]")
+                      .replace("sweep { grid", "sweep { d = [4]  grid"), "spec.wall")
+    diagnostic = diagnostics_of(path)[0]
+    assert diagnostic.message == "unknown name `d`"
+    assert "sibling sweep blocks are united, not multiplied" in diagnostic.notes[-1]
+
+
 def test_set_naming_two_blocks_is_rejected(write_spec):
     models = "model mlp2 narrow { width = 8 }\n  model mlp2 wide { width = 16 }"
     path = write(write_spec, model=models, axes="d = [4]  model = [narrow, wide]")
