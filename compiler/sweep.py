@@ -171,6 +171,12 @@ def _filter(points: list[Point], block: ast.Block, scope: Scope) -> list[Point]:
         inner = scope.child_rebinding_lazy("where", point)
         if all(_holds(c, inner) for c in conditions):
             kept.append(point)
+    if points and not kept:
+        # Point at the filter, not at the sweep: the axes had values and the filter removed them.
+        shown = ", ".join(f"{axis} = {value}" for axis, value in points[0].items())
+        raise error("E0401", "the `where` filter removes every point of this block", conditions[0].condition.span,
+                    hint="check the condition against the values of the axes",
+                    notes=(f"the first point it removes is {shown}",) if shown else ())
     return kept
 
 

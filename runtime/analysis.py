@@ -73,12 +73,18 @@ def bootstrap_power_law(x_values: list[float], groups: list[np.ndarray], resampl
     return (float(low), float(high)), censored / resamples
 
 
+# How the store writes non-finite floats, which JSON cannot hold.
+NON_FINITE = ("nan", "inf", "-inf")
+
+
 def run_values(spec, run: Run, scalars: dict, expressions: dict[str, ast.Node]) -> dict:
     """Evaluate analysis expressions for one run, with its measurements in scope."""
     scope = experiment_scope(spec, run.point).child("results")
     for name, value in scalars.items():
         if isinstance(value, dict) and "value" in value:
             value = read_number(value["value"])
+        elif isinstance(value, str) and value in NON_FINITE:
+            value = read_number(value)  # a diverged run's loss is stored as "nan"
         scope.bind(name, value)
     return {key: EVALUATOR.eval(node, scope) for key, node in expressions.items()}
 
@@ -98,12 +104,15 @@ class MeanResult:
 def selected_runs(plan: Plan, call: ast.Call, results: dict[str, dict]):
     """(run, evaluated arguments) for each finished run that the call's `where` keeps."""
     expressions = dict(call.kwargs)
+    where = {"where": expressions.pop("where")} if "where" in expressions else {}
     for run in plan.runs:
         if run.id not in results:
             continue
-        values = run_values(plan.spec, run, results[run.id]["measurements"], expressions)
-        if values.pop("where", True) is True:
-            yield run, values
+        measurements = results[run.id]["measurements"]
+        # The filter comes first, so that a run it leaves out is never evaluated.
+        if where and run_values(plan.spec, run, measurements, where)["where"] is not True:
+            continue
+        yield run, run_values(plan.spec, run, measurements, expressions)
 
 
 def _function(call: ast.Call) -> str | None:

@@ -15,7 +15,8 @@
 Exit codes: 0 success (warnings allowed); 1 a problem in a spec or its results, or
 `fmt --check` found a file that is not formatted; 2 wrong command-line usage or an
 unknown code for `explain`; 3 (run and report) everything ran but at least one `expect`
-did not hold, so scripts and CI can tell a failed prediction from a success.
+did not hold, so scripts and CI can tell a failed prediction from a success (with runs
+still missing, expectations are a preview and leave the status alone); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -59,6 +60,11 @@ def main(argv: list[str] | None = None) -> int:
         print("error: an expression of the spec nests too deeply to process; split long sums and "
               "products into `let` bindings", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        # Each run's results are written when its program ends, so nothing finished is lost.
+        print("\nwallc: interrupted; results written so far are kept, and the same command continues "
+              "from them", file=sys.stderr)
+        return 130
     except BrokenPipeError:
         # The reader of our output went away (e.g. `wallc plan ... | head`); that is not an error.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -157,8 +163,10 @@ def _print_diagnostics(diagnostics, args):
         sys.stdout.flush()  # so that a shared pipe shows the lines in the order they were printed
         print(render_all(diagnostics, override_sources(getattr(args, "overrides", []))), file=sys.stderr)
         if errors:
-            outcome = {"fmt": "nothing was changed", "plan": "nothing was planned"}.get(args.command,
-                                                                                    "nothing was trained")
+            outcome = {"fmt": "nothing was changed", "plan": "nothing was planned",
+                       "report": "no report was written"}.get(args.command, "nothing was trained")
+            if getattr(args, "trained", False):
+                outcome = "the trained results are kept; fix the spec, then run `wallc report` on the results folder"
             print(f"\n{counted(errors, 'error')}; {outcome}.", file=sys.stderr)
 
 
@@ -261,6 +269,7 @@ def _run(args) -> int:
         else:
             with times.phase("train"):
                 run_locally(plan, store, Progress())
+        args.trained = True  # from here on, an error leaves trained results behind
         with times.phase("report"):
             summary = write_summary_and_report(plan, store)
         all_held = _print_summary(summary, store) and all_held
@@ -360,7 +369,12 @@ def _print_summary(summary: dict, store) -> bool:
     """Print the analyses' results; return whether every expectation held."""
     all_held = True
     runs = summary["runs"]
+    missing = runs["planned"] - runs["finished"]
     print(f"experiment {summary['experiment']}: {runs['finished']} of {runs['planned']} runs finished")
+    if missing:
+        # A verdict on part of the runs is a preview: it neither passes nor fails the experiment.
+        print(f"  {counted(missing, 'run')} without results, so the expectations below are a preview "
+              "and do not set the exit status")
     for analysis in summary["analyses"]:
         result = analysis["result"]
         if result["undetermined"]:
@@ -379,7 +393,10 @@ def _print_summary(summary: dict, store) -> bool:
                       "sweep at least three values before trusting the exponent")
         for expectation in analysis["expectations"]:
             mark = "held" if expectation["held"] else "did not hold"
-            all_held = all_held and expectation["held"]
+            if missing:
+                mark += f" so far ({runs['finished']} of {runs['planned']} runs)"
+            else:
+                all_held = all_held and expectation["held"]
             values = ", ".join(f"{name} = {value:.3g}" for name, value in expectation.get("values", {}).items())
             print(f"    expect {expectation['claim']}: {mark}" + (f" ({values})" if values else ""))
     print(f"report: {os.path.abspath(store.folder / 'report.html')}")

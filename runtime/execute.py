@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -22,7 +23,18 @@ logger = logging.getLogger(__name__)
 
 
 def prepare_store(plan: Plan, store: ExperimentStore, executor: str):
-    """Write the spec, plan and provenance before anything trains."""
+    """Write the spec, plan and provenance before anything trains.
+
+    A report and summary of another plan are removed first: left in place, they would
+    describe the old spec until the new report is written, or for good if that fails.
+    """
+    previous = store.read_previous_plan()
+    if previous is not None and previous.get("spec_hash") != plan.spec_hash:
+        store.discard_report()
+        old_file, new_file = previous.get("spec_file"), plan.spec.file
+        if old_file and Path(old_file).resolve() != Path(new_file).resolve():
+            logger.warning("%s held experiment %s from %s; it now holds the one from %s, and the runs of both "
+                           "stay in %s", store.folder, plan.spec.name, old_file, new_file, store.folder / "runs")
     store.write_text("spec.wall", plan.source)
     store.write_json("plan.json", plan.to_json())
     store.write_json("provenance.json", provenance(plan.spec_hash, executor))

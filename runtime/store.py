@@ -129,6 +129,22 @@ class ExperimentStore:
         with open(self.run_folder(run_id) / "metrics.npz", "rb") as handle, np.load(handle) as data:
             return {key: data[key] for key in data.files}
 
+    def read_previous_plan(self) -> dict | None:
+        """Return the stored plan.json as a record, or None when it is missing or unreadable."""
+        try:
+            record = json.loads((self.folder / "plan.json").read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            return None
+        return record if isinstance(record, dict) else None
+
+    def discard_report(self):
+        """Remove summary.json and report.html, which describe a plan no longer stored here."""
+        for name in ("summary.json", "report.html"):
+            try:
+                (self.folder / name).unlink(missing_ok=True)
+            except OSError:
+                pass  # e.g. a folder in its place; writing the new report names the problem
+
     def write_json(self, name: str, record):
         atomic_write_json(self.folder / name, record)
 

@@ -107,6 +107,18 @@ def test_failed_expectation_exits_three(write_spec, tiny_spec, tmp_path):
     assert "did not hold" in completed.stdout
 
 
+def test_expectation_on_partial_results_is_a_preview(write_spec, tiny_spec, tmp_path, capsys):
+    spec = write_spec(tiny_spec.read_text().replace("expect exponent > -100", "expect exponent > 100"),
+                      "fails.wall")
+    assert run_cli(spec, "--out", tmp_path / "out").returncode == 3
+    folder = tmp_path / "out" / "tiny"
+    next((folder / "runs").iterdir()).joinpath("result.json").unlink()  # as after a kill
+    assert main(["report", str(folder)]) == 0
+    printed = capsys.readouterr().out
+    assert "1 run without results, so the expectations below are a preview" in printed
+    assert "did not hold so far (3 of 4 runs)" in printed
+
+
 def test_report_replays_recorded_overrides(tiny_spec, tmp_path):
     out = tmp_path / "out"
     assert run_cli(tiny_spec, "--out", out, "--set", "train.lr=3.2/d").returncode == 0
@@ -139,3 +151,52 @@ def test_spec_file_given_as_results_folder(tmp_path):
         assert completed.returncode == 1
         assert "is a file, not a results folder" in completed.stderr
         assert f"wallc {spec}" in completed.stderr
+
+
+def test_changed_spec_removes_the_old_report_first(tiny_spec, tmp_path):
+    # A report of the old spec must not outlive a rerun that fails before its own report.
+    from wall.compiler.plan import build_plans
+    from wall.runtime.execute import prepare_store
+    from wall.runtime.store import ExperimentStore
+
+    out = tmp_path / "out"
+    assert run_cli(tiny_spec, "--out", out).returncode == 0
+    store = ExperimentStore(out, "tiny")
+    same = build_plans(tiny_spec)[0]
+    prepare_store(same, store, "local")
+    assert (out / "tiny" / "report.html").exists()  # the same plan: its report stays
+
+    tiny_spec.write_text(tiny_spec.read_text().replace("seed = 0..1", "seed = 0..2"))
+    prepare_store(build_plans(tiny_spec)[0], store, "local")
+    assert not (out / "tiny" / "report.html").exists()
+    assert not (out / "tiny" / "summary.json").exists()
+
+
+def test_interrupt_keeps_results_without_traceback(write_spec, tmp_path):
+    import signal
+
+    spec = write_spec(TINY_SPEC_LONG, "long.wall")
+    process = subprocess.Popen([sys.executable, "-m", "wall.runtime.cli", str(spec), "--out", str(tmp_path / "out")],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Interrupt once training has begun: the first progress line says so.
+    for line in process.stderr:
+        if "% after" in line:
+            break
+    process.send_signal(signal.SIGINT)
+    _, rest = process.communicate(timeout=300)
+    assert process.returncode == 130
+    assert "interrupted; results written so far are kept" in rest
+    assert "Traceback" not in rest
+
+
+TINY_SPEC_LONG = """
+wall 0.1
+experiment long {
+  target { domain = hypercube(d)  f = x1 + x1*x2 }
+  model mlp2 { width = 16 }
+  parametrization mean_field {}
+  train { lr = 0.1  batch = 8  steps = 200000 }
+  sweep { grid { d = [4] } }
+  measure test_loss { every = 1000  samples = 64 }
+}
+"""

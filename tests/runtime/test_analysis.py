@@ -4,7 +4,8 @@ import math
 
 import numpy as np
 
-from wall.runtime.analysis import bootstrap_power_law, fit_power_law
+from wall.compiler.plan import build_plans
+from wall.runtime.analysis import bootstrap_power_law, fit_power_law, selected_runs
 from wall.runtime.measures import samples_to_learn
 
 
@@ -60,3 +61,30 @@ def test_samples_to_learn_divergence_after_learning_keeps_value():
     steps = np.array([0, 10, 20])
     result = samples_to_learn(steps, np.array([1.0, 0.05, np.nan]), below=0.1, batch=16)
     assert result == {"value": 160, "censored": False, "step": 10}
+
+
+DIVERGED_SPEC = """
+wall 0.1
+experiment div {
+  target { domain = hypercube(d)  f = x1 + x1*x2 }
+  model mlp2 { width = 8 }
+  parametrization mean_field {}
+  train { lr = 0.1  batch = 4  steps = 10 }
+  sweep { grid { d = [4, 8] } }
+  measure test_loss { every = 5 }
+  analyze learned { fit = fraction(y = final_test_loss < 0.3, where = d == 8) }
+}
+"""
+
+
+def test_fraction_reads_a_diverged_loss_as_nan(write_spec):
+    # The store writes a diverged run's loss as the string "nan"; compared as a string, it
+    # stopped the whole report. The run at d = 4 is also outside `where`.
+    plan = build_plans(write_spec(DIVERGED_SPEC, "div.wall"))[0]
+    call = next(a.value for a in plan.spec.analyses[0].attributes() if a.name == "fit")
+    small, large = plan.runs
+    results = {small.id: {"measurements": {"final_test_loss": "nan"}},
+               large.id: {"measurements": {"final_test_loss": 0.1}}}
+    assert [(run.id, values["y"]) for run, values in selected_runs(plan, call, results)] == [(large.id, True)]
+    results[large.id]["measurements"]["final_test_loss"] = "nan"
+    assert [values["y"] for _, values in selected_runs(plan, call, results)] == [False]
