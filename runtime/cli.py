@@ -391,6 +391,8 @@ def _print_summary(summary: dict, store) -> bool:
             if distinct_x < 3:
                 print(f"    warning: only {counted(distinct_x, 'value')} of x, so R^2 = 1 by construction; "
                       "sweep at least three values before trusting the exponent")
+        if result.get("note") and not result["undetermined"]:
+            print(f"    warning: {result['note']}")
         for expectation in analysis["expectations"]:
             mark = "held" if expectation["held"] else "did not hold"
             if missing:

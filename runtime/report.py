@@ -14,6 +14,7 @@ import jinja2
 import numpy as np
 
 from wall.compiler.plan import Plan
+from wall.lang.diagnostics import counted
 
 from . import figures
 from .analysis import analyze_all
@@ -30,6 +31,7 @@ TEMPLATES = jinja2.Environment(
     undefined=jinja2.StrictUndefined,
 )
 TEMPLATES.globals.update(zip=zip, inf=math.inf)
+TEMPLATES.filters["counted"] = counted  # `3 | counted("run")` is "3 runs", `1 | counted("run")` "1 run"
 
 
 def collect_results(plan: Plan, store: ExperimentStore) -> dict[str, dict]:
@@ -104,6 +106,8 @@ def _analysis_record(analysis: dict) -> dict:
     fit = analysis["result"]
     record = {k: v for k, v in analysis.items() if k != "result"}
     record["result"] = {k: v for k, v in dataclasses.asdict(fit).items() if k not in ("points", "values")}
+    record["result"]["runs"] = len(fit.points if hasattr(fit, "points") else fit.values)
+    record["result"]["note"] = single_run_note(fit)
     return record
 
 
@@ -144,6 +148,7 @@ def _analysis_view(analysis: dict) -> dict:
         "fit_result": result,
         "kind": "mean" if analysis["function"] in ("mean", "fraction") else "power_law",
         "verdict": verdict,
+        "single_run_note": single_run_note(result),
     }
     if view["kind"] == "mean":
         view["figure"] = figures.mean_figure(result.values, result.mean, result.interval, analysis["fit"]) \
@@ -153,6 +158,21 @@ def _analysis_view(analysis: dict) -> dict:
         view["figure"] = figures.power_law_figure(result, analysis["predicted"], x_label, y_label) \
             if result.xs else ""
     return view
+
+
+def single_run_note(fit) -> str | None:
+    """Say when the bootstrap had one run to resample per point, so its interval has zero width."""
+    if hasattr(fit, "points"):
+        per_x: dict[float, int] = {}
+        for x, _, _ in fit.points:
+            per_x[x] = per_x.get(x, 0) + 1
+        if per_x and max(per_x.values()) == 1:
+            return ("one run per value of x, so the bootstrap interval has zero width and says nothing "
+                    "about the spread; add seeds")
+        return None
+    if len(fit.values) == 1:
+        return "one run, so the interval has zero width and says nothing about the spread; add seeds"
+    return None
 
 
 def _axis_labels(analysis: dict) -> tuple[str, str]:

@@ -45,8 +45,11 @@ def run_states(folder: Path, query=None, max_age_s: float = MIN_QUERY_INTERVAL_S
         result = store.read_result(run["id"])
         if store.is_done(run["id"]):
             record["state"] = result["status"]
+        elif (store.run_folder(run["id"]) / "result.json").exists() and result is None:
+            record["state"] = "damaged result (trains again)"
         elif run["id"] not in tasks:
-            record["state"] = "not submitted"
+            # Without any submission the runs were meant to train here, so "submitted" says nothing.
+            record["state"] = "not submitted" if tasks else "not trained"
         else:
             task, submission = tasks[run["id"]]
             record.update(_job_state(run["id"], task, submission, scheduler))

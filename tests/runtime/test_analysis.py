@@ -88,3 +88,16 @@ def test_fraction_reads_a_diverged_loss_as_nan(write_spec):
     assert [(run.id, values["y"]) for run, values in selected_runs(plan, call, results)] == [(large.id, True)]
     results[large.id]["measurements"]["final_test_loss"] = "nan"
     assert [values["y"] for _, values in selected_runs(plan, call, results)] == [False]
+
+
+def test_single_run_note_flags_zero_width_intervals():
+    from wall.runtime.analysis import MeanResult, PowerLawFit
+    from wall.runtime.report import single_run_note
+
+    one_per_x = PowerLawFit(1.0, 1.0, (1.0, 1.0), 0.95, 1.0, [8.0, 16.0, 32.0], [1, 2, 4],
+                            [(8.0, 1.0, "a"), (16.0, 2.0, "b"), (32.0, 4.0, "c")], 0, 0.0, None)
+    assert single_run_note(one_per_x).startswith("one run per value of x")
+    one_per_x.points.append((8.0, 1.1, "d"))
+    assert single_run_note(one_per_x) is None
+    assert single_run_note(MeanResult(1.0, (1.0, 1.0), 0.95, [(1.0, "a")], None)).startswith("one run,")
+    assert single_run_note(MeanResult(1.0, (1.0, 1.0), 0.95, [(1.0, "a"), (0.0, "b")], None)) is None

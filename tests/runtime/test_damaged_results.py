@@ -61,7 +61,9 @@ def test_non_record_result_is_untrained(trained, tmp_path, capsys):
     damaged, *_ = sorted((folder / "runs").iterdir())
     (damaged / "result.json").write_text("[]")
     assert main(["status", str(folder)]) == 0
-    assert f"run {damaged.name}" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert f"run {damaged.name}" in printed
+    assert "damaged result (trains again)" in printed
     assert main(["report", str(folder)]) == 0
     assert json.loads((folder / "summary.json").read_text())["runs"]["finished"] == 2
 
@@ -83,3 +85,13 @@ def test_report_that_cannot_be_written_is_an_error_not_a_traceback(trained, tmp_
     assert main(["report", str(folder)]) == 1
     assert f"cannot write `{folder / 'report.html'}`: Is a directory" in capsys.readouterr().err
     assert len(list((folder / "runs").iterdir())) == 3  # the results are untouched
+
+
+def test_status_of_an_interrupted_local_run_says_not_trained(trained, tmp_path, capsys):
+    folder = copy_of(trained, tmp_path)
+    missing, *_ = sorted((folder / "runs").iterdir())
+    shutil.rmtree(missing)  # as if the run had not trained before an interrupt
+    assert main(["status", str(folder)]) == 0
+    printed = capsys.readouterr().out
+    assert "not trained" in printed
+    assert "not submitted" not in printed
