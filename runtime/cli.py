@@ -381,8 +381,9 @@ def _print_summary(summary: dict, store) -> bool:
             print(f"  {analysis['name']}: no fit ({result['undetermined']})")
         elif "mean" in result:
             low, high = result["interval"]
-            print(f"  {analysis['name']}: {analysis['function']} {result['mean']:.3f} "
-                  f"({result['level']:.0%} interval {low:.3f} to {high:.3f})")
+            # Three significant digits, as the report prints them: a mean loss of 2e-6 is not 0.000.
+            print(f"  {analysis['name']}: {analysis['function']} {result['mean']:.3g} "
+                  f"({result['level']:.0%} interval {low:.3g} to {high:.3g})")
         else:
             low, high = result["interval"]
             print(f"  {analysis['name']}: exponent {result['exponent']:.3f} "

@@ -167,6 +167,9 @@ def mean_figure(values: list[tuple[float, str]], mean: float, interval: tuple[fl
                       capsize=4, label="mean and interval")
     axes.set_yticks([])
     axes.set_ylim(-0.5, 0.5)
+    # Few, short labels: the default ones for values like 0.00175 overlap at this width.
+    axes.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(5))
+    axes.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%.3g"))
     axes.set_xlabel(label)
     axes.legend(fontsize=7, loc="upper right")
     return to_svg(figure)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import matplotlib.ticker
 import numpy as np
 
 from wall.compiler.plan import Plan
@@ -59,7 +60,7 @@ def lazy_time_figure(groups: list) -> str:
         if gap is not None:
             steps, values = gap[0][1:], gap[1][1:]  # step 0 has gap 0, which a log axis cannot show
             width = getattr(group.config.model, "width", "?")
-            axes[0].plot(steps, values, color=color, label=f"width {width}, alpha {alpha:.3g}")
+            axes[0].plot(steps, values, color=color, label=f"width {width}, alpha {alpha:.4g}")
             axes[1].plot(steps, alpha * values, color=color)
             top_gap = (steps, values) if top_gap is None or values[-1] > top_gap[1][-1] else top_gap
         drift = _median_curve(group, "kernel_drift")
@@ -78,6 +79,8 @@ def lazy_time_figure(groups: list) -> str:
     for axis, title in zip(axes, titles):
         axis.set_xscale("log")
         axis.set_yscale("log")
+        # Labels on the minor ticks (2x10^1, 3x10^1, ...) run into each other at this width.
+        axis.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         axis.set_xlabel("step")
         axis.set_title(title, fontsize=9)
     figure.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=4, fontsize=8,

@@ -160,6 +160,11 @@ def _analysis_view(analysis: dict) -> dict:
     return view
 
 
+def _point_text(point: dict) -> str:
+    """Write a sweep point for a title or table: `d=16, scale=31.6`, floats to 4 significant digits."""
+    return ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in point.items())
+
+
 def single_run_note(fit) -> str | None:
     """Say when the bootstrap had one run to resample per point, so its interval has zero width."""
     if hasattr(fit, "points"):
@@ -211,7 +216,7 @@ def _finished_groups(plan: Plan, store: ExperimentStore, results: dict) -> list[
         if not finished:
             continue
         point = {k: v for k, v in finished[0].point.items() if k != "seed"}
-        label = ", ".join(f"{k}={v}" for k, v in point.items()) or program.config.experiment
+        label = _point_text(point) or program.config.experiment
         groups.append(Group(label, point, program.config, finished, [store.read_metrics(r.id) for r in finished],
                             [results[r.id] for r in finished]))
     return groups
@@ -231,7 +236,7 @@ def _loss_figure(plan: Plan, groups: list[Group]) -> str:
     for group in groups:
         steps, losses = _stacked(group, "test_loss")
         panel_point = {k: v for k, v in group.point.items() if k != "d"}
-        panel_label = ", ".join(f"{k}={v}" for k, v in panel_point.items()) or "all runs"
+        panel_label = _point_text(panel_point) or "all runs"
         curve_label = f"d={group.config.target.domain.d}" if panel_point != group.point or not panel_point \
             else group.label
         curve = {"steps": steps, "losses": losses, "batch": group.config.train.batch,
@@ -319,7 +324,7 @@ def _run_rows(plan: Plan, results: dict) -> list[dict]:
     rows = []
     for run in plan.runs:
         result = results.get(run.id)
-        row = {"id": run.id, "point": ", ".join(f"{k}={v}" for k, v in run.point.items()),
+        row = {"id": run.id, "point": _point_text(run.point),
                "lr": f"{run.config.train.lr:.4g}", "status": result["status"] if result else "missing",
                "learned": "", "final": "", "notes": ""}
         if result:
