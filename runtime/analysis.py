@@ -73,7 +73,7 @@ def bootstrap_power_law(x_values: list[float], groups: list[np.ndarray], resampl
     return (float(low), float(high)), censored / resamples
 
 
-# How the store writes non-finite floats, which JSON cannot hold.
+# The store's spellings of non-finite floats, which JSON cannot hold.
 NON_FINITE = ("nan", "inf", "-inf")
 
 

@@ -130,8 +130,18 @@ def render_report(plan: Plan, store: ExperimentStore, results: dict, analyses: l
         "rows": _run_rows(plan, results),
         "generated": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "spec_source": plan.source,
+        "spec_file": _original_spec_file(plan, store),
     }
     return TEMPLATES.get_template("report.html.j2").render(**context)
+
+
+def _original_spec_file(plan: Plan, store: ExperimentStore) -> str:
+    """Name the spec file the user ran. `wallc report` plans again from the stored copy,
+    whose path is not meaningful, so the name comes from the plan.json the run wrote."""
+    stored = store.read_previous_plan()
+    if stored is not None and isinstance(stored.get("spec_file"), str) and stored.get("spec_hash") == plan.spec_hash:
+        return stored["spec_file"]
+    return plan.spec.file
 
 
 def _analysis_view(analysis: dict) -> dict:

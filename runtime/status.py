@@ -48,7 +48,7 @@ def run_states(folder: Path, query=None, max_age_s: float = MIN_QUERY_INTERVAL_S
         elif (store.run_folder(run["id"]) / "result.json").exists() and result is None:
             record["state"] = "damaged result (trains again)"
         elif run["id"] not in tasks:
-            # Without any submission the runs were meant to train here, so "submitted" says nothing.
+            # Without any submission the runs were meant to train here, so "submitted" would mislead.
             record["state"] = "not submitted" if tasks else "not trained"
         else:
             task, submission = tasks[run["id"]]

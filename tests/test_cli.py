@@ -53,7 +53,8 @@ def test_report_command_rebuilds_from_results(tiny_spec, tmp_path):
     assert run_cli(tiny_spec, "--out", out).returncode == 0
     (out / "tiny" / "report.html").unlink()
     assert main(["report", str(out / "tiny")]) == 0
-    assert (out / "tiny" / "report.html").exists()
+    html = (out / "tiny" / "report.html").read_text()
+    assert f"Spec <code>{tiny_spec}</code>" in html  # the file the user ran, not the stored copy
 
 
 def test_syntax_error_exits_nonzero_without_traceback(write_spec):
@@ -178,7 +179,7 @@ def test_interrupt_keeps_results_without_traceback(write_spec, tmp_path):
     spec = write_spec(TINY_SPEC_LONG, "long.wall")
     process = subprocess.Popen([sys.executable, "-m", "wall.runtime.cli", str(spec), "--out", str(tmp_path / "out")],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    # Interrupt once training has begun: the first progress line says so.
+    # Interrupt once training has begun, which the first progress line shows.
     for line in process.stderr:
         if "% after" in line:
             break

@@ -78,7 +78,7 @@ def test_status_names_a_damaged_plan(trained, tmp_path, capsys, text):
     assert f"wallc report {folder}" in error
 
 
-def test_report_that_cannot_be_written_is_an_error_not_a_traceback(trained, tmp_path, capsys):
+def test_unwritable_report_is_an_error(trained, tmp_path, capsys):
     folder = copy_of(trained, tmp_path)
     (folder / "report.html").unlink()
     (folder / "report.html").mkdir()  # a folder where the report belongs
@@ -87,7 +87,7 @@ def test_report_that_cannot_be_written_is_an_error_not_a_traceback(trained, tmp_
     assert len(list((folder / "runs").iterdir())) == 3  # the results are untouched
 
 
-def test_status_of_an_interrupted_local_run_says_not_trained(trained, tmp_path, capsys):
+def test_status_untrained_local_run(trained, tmp_path, capsys):
     folder = copy_of(trained, tmp_path)
     missing, *_ = sorted((folder / "runs").iterdir())
     shutil.rmtree(missing)  # as if the run had not trained before an interrupt
