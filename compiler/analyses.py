@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import pydantic
 
 from wall.lang import schema
@@ -148,7 +146,7 @@ def _check_selection(call: ast.Call, spec, points: list[Point], measures) -> lis
     """Warn when `where` selects no planned run. Only a `where` of sweep axes can be judged
     before training: one that reads a measurement depends on the results."""
     where = next((node for name, node in call.kwargs if name == "where"), None)
-    if where is None or _reads_any(where, set(measures) | set(RUN_SCALARS)):
+    if where is None or {name.name for name in ast.names_in(where)} & (set(measures) | set(RUN_SCALARS)):
         return []
     for point in points:
         try:
@@ -159,12 +157,3 @@ def _check_selection(call: ast.Call, spec, points: list[Point], measures) -> lis
     return [Diagnostic("W0605", "`where` selects none of the planned runs", where.span, severity="warning",
                        hint="compare with values that the sweep axes take")]
 
-
-def _reads_any(node, names: set[str]) -> bool:
-    if isinstance(node, ast.Name):
-        return node.name in names
-    if isinstance(node, (list, tuple)):
-        return any(_reads_any(item, names) for item in node)
-    if dataclasses.is_dataclass(node):
-        return any(_reads_any(getattr(node, field.name), names) for field in dataclasses.fields(node))
-    return False

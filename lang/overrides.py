@@ -175,7 +175,7 @@ def _reject_new_field(block: ast.Block, name: str, name_span: Span, written: str
     if nested:
         # `--set sweep.d=[16]` beside `sweep { grid { d = ... } }` would add a second grid.
         prefix = written.rsplit(".", 1)[0]
-        paths = ", ".join(f"{prefix}.{'.'.join(trail)}.{name}" for trail in nested)
+        paths = [f"{prefix}.{'.'.join(trail)}.{name}" for trail in nested]
+        also = f" (also {', '.join(paths[1:])})" if len(paths) > 1 else ""
         raise error("E0114", f"`{name}` is set in a block inside `{block.kind}`, not in `{block.kind}` itself",
-                    name_span, hint=f"write --set {paths.split(', ')[0]}=..." + (
-                        f" (also {paths.split(', ', 1)[1]})" if ", " in paths else ""))
+                    name_span, hint=f"write --set {paths[0]}=...{also}")

@@ -186,3 +186,17 @@ class File(Node):
 
     def lets(self) -> list[Let]:
         return [i for i in self.items if isinstance(i, Let)]
+
+
+def names_in(node) -> list[Name]:
+    """Collect every name node inside a syntax node (or a list of them), in source order."""
+    if isinstance(node, Name):
+        return [node]
+    found = []
+    if isinstance(node, (list, tuple)):
+        for item in node:
+            found += names_in(item)
+    elif dataclasses.is_dataclass(node) and not isinstance(node, type):
+        for field in dataclasses.fields(node):
+            found += names_in(getattr(node, field.name))
+    return found
