@@ -118,11 +118,39 @@ def _check_expectations(block, spec, point, earlier: dict[str, tuple[str, ...]],
         scope.bind(name, 1.0)
     problems = []
     for claim in block.claims("expect"):
+        wrong = _wrong_earlier_result(claim.condition, earlier)
+        if wrong is not None:
+            problems.append(wrong)
+            continue
         try:
             EVALUATOR.eval(claim.condition, scope)
         except SpecError as exc:
             problems.extend(_explain_result_names(exc.diagnostics, _function(call), results, later))
     return problems
+
+
+def _wrong_earlier_result(condition, earlier: dict[str, tuple[str, ...]]) -> Diagnostic | None:
+    """Find `a.mean` where the earlier analysis `a` gives no `mean`; evaluated, it would
+    only say that an inline object has no such attribute."""
+    for node in _attribute_nodes(condition):
+        if isinstance(node.target, ast.Name) and node.target.name in earlier \
+                and node.name not in earlier[node.target.name]:
+            results = earlier[node.target.name]
+            return Diagnostic("E0304", f"the analysis `{node.target.name}` has no result `{node.name}`", node.span,
+                              hint=f"it gives {', '.join(results)}")
+    return None
+
+
+def _attribute_nodes(node) -> list[ast.AttributeOf]:
+    if isinstance(node, ast.AttributeOf):
+        return [node] + _attribute_nodes(node.target)
+    if isinstance(node, ast.Binary):
+        return _attribute_nodes(node.left) + _attribute_nodes(node.right)
+    if isinstance(node, ast.Unary):
+        return _attribute_nodes(node.operand)
+    if isinstance(node, ast.RangeExpr):
+        return _attribute_nodes(node.start) + _attribute_nodes(node.stop)
+    return []
 
 
 def _explain_result_names(diagnostics, function: str | None, results: tuple[str, ...],

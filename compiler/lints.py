@@ -17,7 +17,29 @@ COORDINATE_NAME = re.compile(r"^[xz]([1-9][0-9]*)?$")
 
 def spec_warnings(spec: ExperimentSpec, runs: list) -> list[Diagnostic]:
     """Run every warning pass over the configured runs of one experiment."""
-    return _unread_axes(spec, runs) + _coordinate_letters(spec, runs) + _unused_settings(spec, runs)
+    return (_unread_axes(spec, runs) + _coordinate_letters(spec, runs) + _unused_settings(spec, runs)
+            + _thresholds_met_untrained(spec, runs))
+
+
+def _thresholds_met_untrained(spec: ExperimentSpec, runs: list) -> list[Diagnostic]:
+    """Warn about a samples_to_learn threshold at or above 1 on a normalised loss: the zero
+    predictor scores 1, so a run near it counts as learned before it has trained."""
+    if not runs:
+        return []
+    measures = runs[0].config.measures
+    warnings = []
+    for block in spec.measures:
+        kind, config = measures.get(spec.measure_name(block), (None, None))
+        if kind != "samples_to_learn" or config.below < 1:
+            continue
+        source = measures.get(config.of)
+        if source is None or source[0] != "test_loss" or not source[1].normalized:
+            continue
+        span = next((a.value.span for a in block.attributes() if a.name == "below"), block.kind_span)
+        warnings.append(Diagnostic("W0207", f"`below = {config.below:g}` is not below 1, the normalised loss of the "
+                                            "zero predictor, so runs can count as learned at step 0", span,
+                                   severity="warning", hint="use a threshold under 1, such as 0.1"))
+    return warnings
 
 
 def _unread_axes(spec: ExperimentSpec, runs: list[Run]) -> list[Diagnostic]:

@@ -135,8 +135,27 @@ def build_plans(path: str | Path, overrides: list[str] = (), replay_recorded: bo
         except SpecError as exc:
             problems.extend(exc.diagnostics)
     if problems:
-        raise SpecError(problems)
+        raise SpecError(_note_overridden_lets(problems, source, str(path), overrides))
     return plans
+
+
+def _note_overridden_lets(problems: list[Diagnostic], source: str, file: str, overrides) -> list[Diagnostic]:
+    """Add a note to a problem marked on a `let` that an override replaced: the caret is on
+    the file's use of the name, but the value came from the command line."""
+    lets = {text.partition("=")[0].strip(): text for text in overrides if "." not in text.partition("=")[0]}
+    if not lets:
+        return problems
+    lines = source.split("\n")
+    noted = []
+    for problem in problems:
+        span = problem.span
+        if span is not None and span.file == file and span.line == span.end_line and 0 < span.line <= len(lines):
+            written = lines[span.line - 1][span.column - 1:span.end_column - 1]
+            if written in lets:
+                problem = dataclasses.replace(problem, notes=problem.notes + (
+                    f"`{written}` is set by --set {lets[written]}",))
+        noted.append(problem)
+    return noted
 
 
 def plan_experiment(spec: ExperimentSpec, source: str) -> Plan:

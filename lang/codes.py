@@ -66,6 +66,9 @@ CODES: dict[str, tuple[str, str]] = {
     "W0204": ("setting without effect",
               "A field is written that no run of the experiment reads: `momentum` without the momentum "
               "optimizer, `noise` without noisy_gd, `bias_init` in a model without biases. This is a warning."),
+    "W0207": ("threshold met before training",
+              "A samples_to_learn threshold of 1 or more on a normalised loss is met by a net that predicts "
+              "about zero, so runs can count as learned at step 0. This is a warning."),
     "E0301": ("cycle", "A name is defined in terms of itself through other names."),
     "E0302": ("unknown name", "The name is not a sweep axis, `let`, block, coordinate such as x3, or builtin."),
     "E0303": ("unknown function", "Only builtins can be called; the note lists them."),

@@ -206,3 +206,12 @@ def test_misspelt_required_block_is_one_error(write_spec):
     # Not also "has no `model` block": the unknown `modle` with its suggestion says it all.
     diagnostics = diagnostics_of(write_spec(spec_text().replace("model mlp2", "modle mlp2")))
     assert [(d.code, d.hint) for d in diagnostics] == [("E0101", "did you mean `model`?")]
+
+
+def test_expectation_naming_a_missing_result_of_an_earlier_analysis(write_spec):
+    analyses = ("  analyze a { fit = power_law(y = final_test_loss, x = d) }\n"
+                "  analyze b {\n    fit = mean(y = final_test_loss)\n    expect a.mean < 1\n  }\n}\n")
+    text = spec_text().rstrip().removesuffix("}") + analyses
+    diagnostic = diagnostics_of(write_spec(text))[0]
+    assert diagnostic.message == "the analysis `a` has no result `mean`"
+    assert diagnostic.hint.startswith("it gives exponent, prefactor")

@@ -83,6 +83,7 @@ CASES = [
     ("E0403", spec(("d = [4, 8]", "d = [[4], 8]")), "[[4], 8]", 7, ()),
     ("E0404", spec(("grid { d = [4, 8] }", "grid { d = [4]  grid { d = [8] } }")), "grid", 7, ()),
     ("W0405", spec(("d = [4, 8]", "d = [4, 4, 8]")), "sweep", 7, ()),
+    ("W0207", spec((EXTRA, "measure samples_to_learn { below = 1.5 }")), "1.5", 8, ()),
     ("W0204", spec(("batch = 4", "batch = 4  momentum = 0.5")), "momentum", 5, ()),
     ("W0605", spec((EXTRA, "analyze a { fit = mean(y = final_test_loss, where = d == 5) }")), "d == 5", 8, ()),
     ("W0203", spec(("f = x1*x2", "f = x1*z2")), "z2", 2, ()),

@@ -244,6 +244,12 @@ def test_set_naming_two_blocks_is_rejected(write_spec):
     assert build_plans(path, ["model.wide.width=32"])[0].runs[1].config.model.width == 32
 
 
+def test_error_from_an_overridden_let_names_the_override(write_spec):
+    path = write(write_spec, top="let c = 1.0", train="train { lr = c  batch = 4  steps = 10 * d }")
+    diagnostic = diagnostics_of(path, ["c=2h"])[0]
+    assert diagnostic.notes[-1] == "`c` is set by --set c=2h"
+
+
 def test_set_bare_field_name_is_rejected(write_spec):
     # Without its block the name would only add a `let` that nothing reads.
     diagnostic = diagnostics_of(write(write_spec), ["width=64"])[0]
