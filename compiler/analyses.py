@@ -130,8 +130,8 @@ def _check_expectations(block, spec, point, earlier: dict[str, tuple[str, ...]],
 
 
 def _wrong_earlier_result(condition, earlier: dict[str, tuple[str, ...]]) -> Diagnostic | None:
-    """Find `a.mean` where the earlier analysis `a` gives no `mean`; evaluated, it would
-    only say that an inline object has no such attribute."""
+    """Find `a.mean` where the earlier analysis `a` gives no `mean`. Evaluated, it would
+    only report that an inline object has no such attribute."""
     for node in _attribute_nodes(condition):
         if isinstance(node.target, ast.Name) and node.target.name in earlier \
                 and node.name not in earlier[node.target.name]:

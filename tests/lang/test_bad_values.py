@@ -197,18 +197,18 @@ def test_expectation_naming_a_later_analysis_says_so(write_spec):
 @pytest.mark.parametrize("block", ["resources { time = 0s }", "resources { mem = 0.5KB }",
                                    "measure plateaus { above = 0.9  below = 0.1 }"])
 def test_setting_that_cannot_work_is_rejected(write_spec, block):
-    # A zero time limit, memory SLURM cannot take, a plateau window that holds no level.
+    # A zero time limit, memory SLURM cannot take, a plateau window that contains no level.
     text = spec_text().replace("measure test_loss { every = 5 }", f"measure test_loss {{ every = 5 }}\n  {block}")
     assert [(d.code, d.span.line) for d in diagnostics_of(write_spec(text))] == [("E0202", 9)]
 
 
 def test_misspelt_required_block_is_one_error(write_spec):
-    # Not also "has no `model` block": the unknown `modle` with its suggestion says it all.
+    # Not also "has no `model` block": the unknown `modle` with its suggestion is enough.
     diagnostics = diagnostics_of(write_spec(spec_text().replace("model mlp2", "modle mlp2")))
     assert [(d.code, d.hint) for d in diagnostics] == [("E0101", "did you mean `model`?")]
 
 
-def test_expectation_naming_a_missing_result_of_an_earlier_analysis(write_spec):
+def test_missing_result_of_earlier_analysis(write_spec):
     analyses = ("  analyze a { fit = power_law(y = final_test_loss, x = d) }\n"
                 "  analyze b {\n    fit = mean(y = final_test_loss)\n    expect a.mean < 1\n  }\n}\n")
     text = spec_text().rstrip().removesuffix("}") + analyses

@@ -217,7 +217,7 @@ def test_set_that_would_add_a_field_is_rejected(write_spec, override, message):
     assert (diagnostic.code, diagnostic.message) == ("E0114", message)
 
 
-def test_sweep_filter_on_a_block_field_names_the_fix(write_spec):
+def test_sweep_filter_on_block_field(write_spec):
     models = "model mlp2 narrow { width = 8 }\n  model mlp2 wide { width = 16 }"
     path = write(write_spec, model=models, axes="d = [4]  model = [narrow, wide]  where model.width > 8")
     diagnostic = diagnostics_of(path)[0]
