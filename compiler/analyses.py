@@ -8,6 +8,7 @@ from wall.lang import schema
 from wall.lang import syntax as ast
 from wall.lang.diagnostics import Diagnostic, SpecError, did_you_mean
 from wall.lang.elaborate import ExperimentSpec
+from wall.lang.evaluate import unknown_name
 
 from .scopes import EVALUATOR, experiment_scope
 from .sweep import Point
@@ -100,10 +101,11 @@ def analysis_name(block: ast.Block) -> str:
 
 
 def _results_of(call: ast.Call) -> tuple[str, ...]:
-    return POWER_LAW_RESULTS if _function(call) == "power_law" else MEAN_RESULTS
+    return POWER_LAW_RESULTS if fit_function(call) == "power_law" else MEAN_RESULTS
 
 
-def _function(call: ast.Call) -> str | None:
+def fit_function(call: ast.Call) -> str | None:
+    """Return the name of the analysis function a `fit` calls, such as `power_law`."""
     return call.func.name if isinstance(call.func, ast.Name) else None
 
 
@@ -125,14 +127,14 @@ def _check_expectations(block, spec, point, earlier: dict[str, tuple[str, ...]],
         try:
             EVALUATOR.eval(claim.condition, scope)
         except SpecError as exc:
-            problems.extend(_explain_result_names(exc.diagnostics, _function(call), results, later))
+            problems.extend(_explain_result_names(exc.diagnostics, fit_function(call), results, later))
     return problems
 
 
 def _wrong_earlier_result(condition, earlier: dict[str, tuple[str, ...]]) -> Diagnostic | None:
     """Find `a.mean` where the earlier analysis `a` gives no `mean`. Evaluated, it would
     only report that an inline object has no such attribute."""
-    for node in _attribute_nodes(condition):
+    for node in ast.nodes_of(condition, ast.AttributeOf):
         if isinstance(node.target, ast.Name) and node.target.name in earlier \
                 and node.name not in earlier[node.target.name]:
             results = earlier[node.target.name]
@@ -141,29 +143,17 @@ def _wrong_earlier_result(condition, earlier: dict[str, tuple[str, ...]]) -> Dia
     return None
 
 
-def _attribute_nodes(node) -> list[ast.AttributeOf]:
-    if isinstance(node, ast.AttributeOf):
-        return [node] + _attribute_nodes(node.target)
-    if isinstance(node, ast.Binary):
-        return _attribute_nodes(node.left) + _attribute_nodes(node.right)
-    if isinstance(node, ast.Unary):
-        return _attribute_nodes(node.operand)
-    if isinstance(node, ast.RangeExpr):
-        return _attribute_nodes(node.start) + _attribute_nodes(node.stop)
-    return []
-
-
 def _explain_result_names(diagnostics, function: str | None, results: tuple[str, ...],
                           later: list[str]) -> list[Diagnostic]:
     """Explain an unknown name in an expectation: a result of another fit (`mean` of a
     power law), or an analysis that comes later in the experiment."""
     explained = []
     for diagnostic in diagnostics:
-        name = diagnostic.message.removeprefix("unknown name `").removesuffix("`")
-        if diagnostic.code == "E0302" and name in FIT_RESULTS:
+        name = unknown_name(diagnostic)
+        if name in FIT_RESULTS:
             diagnostic = Diagnostic("E0302", f"`{name}` is not a result of `{function}`", diagnostic.span,
                                     hint=f"a {function} fit gives {', '.join(results)}")
-        elif diagnostic.code == "E0302" and name in later:
+        elif name in later:
             diagnostic = Diagnostic("E0302", f"the analysis `{name}` comes after this one", diagnostic.span,
                                     hint=f"an expectation can name only the analyses above it; move `{name}` up")
         explained.append(diagnostic)

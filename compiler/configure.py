@@ -15,7 +15,7 @@ from wall.lang import schema
 from wall.lang import syntax as ast
 from wall.lang.diagnostics import Diagnostic, SpecError, did_you_mean
 from wall.lang.elaborate import ExperimentSpec, schema_for
-from wall.lang.evaluate import BlockValue, CallContext
+from wall.lang.evaluate import BlockValue, CallContext, unknown_name
 from wall.lang.values import Domain, Quantity, Reference, type_name
 
 from . import theory
@@ -97,8 +97,8 @@ def configure_runs(spec: ExperimentSpec, points: list[Point]) -> list[tuple[Poin
 def _missing_axis_note(diagnostic: Diagnostic, point: Point, axes: set[str]) -> Diagnostic:
     """Explain an unknown name that is an axis of other sweep points: sibling sub-sweeps
     are united, so the points of one do not set the axes of the other."""
-    name = diagnostic.message.removeprefix("unknown name `").removesuffix("`")
-    if diagnostic.code != "E0302" or name not in axes or name in point:
+    name = unknown_name(diagnostic)
+    if name is None or name not in axes or name in point:
         return diagnostic
     where = ", ".join(f"{axis} = {value}" for axis, value in point.items()) or "with no axes"
     note = (f"`{name}` is a sweep axis, but the point {where} does not set it: sibling sweep blocks are "

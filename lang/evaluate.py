@@ -26,6 +26,7 @@ MAX_POLYNOMIAL_POWER = 1000
 MAX_HERMITE_DEGREE = 100
 COORDINATE = re.compile(r"^([xz])([1-9][0-9]*)$")
 HERMITE = re.compile(r"^He([0-9]+)$")
+UNKNOWN_NAME = "unknown name `{}`"
 GLUED_COORDINATES = re.compile(r"([xz][1-9][0-9]*){2,}")  # x1x2, as papers write a monomial
 
 
@@ -170,13 +171,13 @@ class Evaluator:
         glued = GLUED_COORDINATES.fullmatch(name)
         if glued:
             product = "*".join(re.findall(r"[xz][1-9][0-9]*", name))
-            raise error("E0302", f"unknown name `{name}`", span, hint=f"write `{product}` for the product")
+            raise error("E0302", UNKNOWN_NAME.format(name), span, hint=f"write `{product}` for the product")
         choices = string_choices()
         if name in choices:
-            raise error("E0302", f"unknown name `{name}`", span,
+            raise error("E0302", UNKNOWN_NAME.format(name), span,
                         hint=f'a choice of `{choices[name]}` is a string: write "{name}"')
         # Builtins are functions, which a bare name cannot be, so they are not suggested.
-        raise error("E0302", f"unknown name `{name}`", span,
+        raise error("E0302", UNKNOWN_NAME.format(name), span,
                     hint=did_you_mean(name, scope.visible_names() - set(self.builtins)),
                     notes=["names come from sweep axes, `let`, blocks of the spec and builtins"])
 
@@ -339,6 +340,15 @@ class Evaluator:
                             node.index.span, hint=hint)
             return target[index]
         raise error("E0310", f"cannot index {type_name(target)}", node.span)
+
+
+def unknown_name(diagnostic) -> str | None:
+    """Return the name an "unknown name" (E0302) diagnostic is about, or None for another one."""
+    prefix, suffix = UNKNOWN_NAME.split("{}")
+    message = diagnostic.message
+    if diagnostic.code != "E0302" or not (message.startswith(prefix) and message.endswith(suffix)):
+        return None
+    return message[len(prefix):-len(suffix)]
 
 
 def format_value(value, span: Span) -> str:

@@ -157,11 +157,10 @@ class Recovery:
         name = WORD_BEFORE.search(self.text, 0, token.start_pos)
         if name is None:
             return None
-        lines = self.text[:name.start(1)].split("\n")
-        lines[-1] = lines[-1].split("#")[0]
-        while len(lines) > 1 and not lines[-1].split("#")[0].strip():
+        lines = [line.split("#")[0] for line in self.text[:name.start(1)].split("\n")]  # code without comments
+        while len(lines) > 1 and not lines[-1].strip():
             lines.pop()  # blank or comment-only lines between the operator and the name
-        code = lines[-1].split("#")[0].rstrip()
+        code = lines[-1].rstrip()
         operator = next((op for op in UNFINISHED_OPERATORS if code.endswith(op)), None)
         if operator is None:
             return None

@@ -188,15 +188,18 @@ class File(Node):
         return [i for i in self.items if isinstance(i, Let)]
 
 
-def names_in(node) -> list[Name]:
-    """Collect every name node inside a syntax node (or a list of them), in source order."""
-    if isinstance(node, Name):
-        return [node]
-    found = []
+def nodes_of(node, kind: type) -> list:
+    """Collect every node of one class inside a syntax node (or a list of them), in source order."""
+    found = [node] if isinstance(node, kind) else []
     if isinstance(node, (list, tuple)):
         for item in node:
-            found += names_in(item)
+            found += nodes_of(item, kind)
     elif dataclasses.is_dataclass(node) and not isinstance(node, type):
         for field in dataclasses.fields(node):
-            found += names_in(getattr(node, field.name))
+            found += nodes_of(getattr(node, field.name), kind)
     return found
+
+
+def names_in(node) -> list[Name]:
+    """Collect every name node inside a syntax node (or a list of them), in source order."""
+    return nodes_of(node, Name)

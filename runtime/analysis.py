@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from wall.compiler.analyses import analysis_settings
+from wall.compiler.analyses import analysis_settings, fit_function
 from wall.compiler.plan import Plan, Run
 from wall.compiler.scopes import EVALUATOR, experiment_scope
 from wall.compiler.sweep import point_key
@@ -79,6 +79,11 @@ NON_FINITE = ("nan", "inf", "-inf")
 
 def run_values(spec, run: Run, scalars: dict, expressions: dict[str, ast.Node]) -> dict:
     """Evaluate analysis expressions for one run, with its measurements in scope."""
+    scope = _results_scope(spec, run, scalars)
+    return {key: EVALUATOR.eval(node, scope) for key, node in expressions.items()}
+
+
+def _results_scope(spec, run: Run, scalars: dict):
     scope = experiment_scope(spec, run.point).child("results")
     for name, value in scalars.items():
         if isinstance(value, dict) and "value" in value:
@@ -86,7 +91,7 @@ def run_values(spec, run: Run, scalars: dict, expressions: dict[str, ast.Node]) 
         elif isinstance(value, str) and value in NON_FINITE:
             value = read_number(value)  # a diverged run's loss is stored as "nan"
         scope.bind(name, value)
-    return {key: EVALUATOR.eval(node, scope) for key, node in expressions.items()}
+    return scope
 
 
 @dataclasses.dataclass
@@ -104,19 +109,15 @@ class MeanResult:
 def selected_runs(plan: Plan, call: ast.Call, results: dict[str, dict]):
     """(run, evaluated arguments) for each finished run that the call's `where` keeps."""
     expressions = dict(call.kwargs)
-    where = {"where": expressions.pop("where")} if "where" in expressions else {}
+    where = expressions.pop("where", None)
     for run in plan.runs:
         if run.id not in results:
             continue
-        measurements = results[run.id]["measurements"]
+        scope = _results_scope(plan.spec, run, results[run.id]["measurements"])
         # The filter comes first, so that a run it leaves out is never evaluated.
-        if where and run_values(plan.spec, run, measurements, where)["where"] is not True:
+        if where is not None and EVALUATOR.eval(where, scope) is not True:
             continue
-        yield run, run_values(plan.spec, run, measurements, expressions)
-
-
-def _function(call: ast.Call) -> str | None:
-    return call.func.name if isinstance(call.func, ast.Name) else None
+        yield run, {key: EVALUATOR.eval(node, scope) for key, node in expressions.items()}
 
 
 def analyze_mean(plan: Plan, block: ast.Block, call: ast.Call, results: dict[str, dict]) -> MeanResult:
@@ -130,7 +131,7 @@ def analyze_mean(plan: Plan, block: ast.Block, call: ast.Call, results: dict[str
     if not np.all(np.isfinite(ys)):
         result.undetermined = f"{int(np.sum(~np.isfinite(ys)))} selected runs have no finite value"
         return result
-    if _function(call) == "fraction" and not np.all((ys == 0) | (ys == 1)):
+    if fit_function(call) == "fraction" and not np.all((ys == 0) | (ys == 1)):
         # A fraction counts runs where a condition holds; the mean of other numbers is not one.
         result.undetermined = ("`y` of `fraction` must be true or false for each run, but some runs "
                                "give other numbers; write a condition such as `final_test_loss < 0.1`")

@@ -33,8 +33,9 @@ def prepare_store(plan: Plan, store: ExperimentStore, executor: str):
         store.discard_report()
         old_file, new_file = previous.get("spec_file"), plan.spec.file
         if old_file and Path(old_file).resolve() != Path(new_file).resolve():
-            logger.warning("%s held experiment %s from %s. It now holds the one from %s, and the runs of both "
-                           "stay in %s", store.folder, plan.spec.name, old_file, new_file, store.folder / "runs")
+            logger.warning("%s contained experiment %s from %s. It now contains the one from %s, and the "
+                           "runs of both stay in %s", store.folder, plan.spec.name, old_file, new_file,
+                           store.folder / "runs")
     store.write_text("spec.wall", plan.source)
     store.write_json("plan.json", plan.to_json())
     store.write_json("provenance.json", provenance(plan.spec_hash, executor))

@@ -24,6 +24,11 @@ def spec_text(lr="1.0", target="x1", noise=""):
     return SPEC.replace("LR", lr).replace("TARGET", target).replace("NOISE", noise)
 
 
+def with_analyses(analyses: str) -> str:
+    """Return the spec with analyze blocks (ending in the experiment's `}`) added at its end."""
+    return spec_text().rstrip().removesuffix("}") + analyses
+
+
 def diagnostics_of(path):
     with pytest.raises(SpecError) as caught:
         build_plans(path)
@@ -172,7 +177,7 @@ def test_message_uses_spec_words(write_spec, fields, message, hint):
 def test_expectation_names_the_results_of_its_fit(write_spec):
     # `mean` is a result of mean() and fraction(), not of a power-law fit.
     analysis = "  analyze a {\n    fit = power_law(y = final_test_loss, x = d)\n    expect mean > 1\n  }\n}\n"
-    text = spec_text().rstrip().removesuffix("}") + analysis
+    text = with_analyses(analysis)
     diagnostic = diagnostics_of(write_spec(text))[0]
     assert diagnostic.message == "`mean` is not a result of `power_law`"
     assert diagnostic.hint == "a power_law fit gives exponent, prefactor, r2, exponent_low, exponent_high, predicted"
@@ -181,7 +186,7 @@ def test_expectation_names_the_results_of_its_fit(write_spec):
 def test_reversed_range_in_expectation_is_an_error(write_spec):
     # `in 2.0 .. 1.0` is false for every exponent, so the expectation could never hold.
     analysis = "  analyze a {\n    fit = power_law(y = final_test_loss, x = d)\n    expect exponent in 2.0 .. 1.0\n  }\n}\n"
-    text = spec_text().rstrip().removesuffix("}") + analysis
+    text = with_analyses(analysis)
     diagnostic = diagnostics_of(write_spec(text))[0]
     assert (diagnostic.code, diagnostic.hint) == ("E0311", "write the smaller end first")
 
@@ -189,7 +194,7 @@ def test_reversed_range_in_expectation_is_an_error(write_spec):
 def test_expectation_naming_a_later_analysis_says_so(write_spec):
     analyses = ("  analyze a {\n    fit = mean(y = final_test_loss)\n    expect b.mean < 1\n  }\n"
                 "  analyze b { fit = mean(y = final_test_loss) }\n}\n")
-    text = spec_text().rstrip().removesuffix("}") + analyses
+    text = with_analyses(analyses)
     diagnostic = diagnostics_of(write_spec(text))[0]
     assert diagnostic.message == "the analysis `b` comes after this one"
 
@@ -211,7 +216,7 @@ def test_misspelt_required_block_is_one_error(write_spec):
 def test_missing_result_of_earlier_analysis(write_spec):
     analyses = ("  analyze a { fit = power_law(y = final_test_loss, x = d) }\n"
                 "  analyze b {\n    fit = mean(y = final_test_loss)\n    expect a.mean < 1\n  }\n}\n")
-    text = spec_text().rstrip().removesuffix("}") + analyses
+    text = with_analyses(analyses)
     diagnostic = diagnostics_of(write_spec(text))[0]
     assert diagnostic.message == "the analysis `a` has no result `mean`"
     assert diagnostic.hint.startswith("it gives exponent, prefactor")

@@ -117,7 +117,7 @@ def test_formatting_preserves_plan(path, tmp_path):
 
 
 def test_comments_stay_with_what_they_follow():
-    # A member written on the `{` line moves to its own line with its comment; a comment
+    # A member written on the `{` line moves to its own line with its comment. A comment
     # after a `}` that shares a line with the last member stays after the `}`.
     text = """\
 wall 0.1
