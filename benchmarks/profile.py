@@ -7,7 +7,8 @@ then again under the JAX profiler, and sums the time of every XLA kernel it ran.
 kernel is put in a part of the step by the name scopes of `runtime/program.py` found in
 its HLO metadata. The parts are drawing the batch (random numbers and target values), the
 SGD step's matmuls, the rest of the SGD step (activations, their derivatives, updates) and
-the logged test evaluation. Times are exclusive: a loop's own time leaves out the kernels it
+the logged test evaluation; with the fused CPU kernels of runtime/native.py, the step is
+one kernel of its own. Times are exclusive: a loop's own time leaves out the kernels it
 calls. The profiler slows small kernels down, so read the shares, not the absolute times.
 """
 
@@ -31,14 +32,17 @@ SPEC = Path(__file__).with_name("reference.wall")
 INSTRUCTION = re.compile(r'^\s*(?:ROOT )?%([\w.\-]+) = (.*?)op_name="([^"]*)"', re.MULTILINE)
 COMPUTATION = re.compile(r"^%([\w.\-]+) \(.*?^}", re.MULTILINE | re.DOTALL)
 CALLS = re.compile(r"calls=%([\w.\-]+)")
-PARTS = ("drawing the batch", "SGD step: matmuls", "SGD step: other kernels", "test evaluation", "loops and copies")
+PARTS = ("drawing the batch", "SGD step: fused CPU kernel", "SGD step: matmuls", "SGD step: other kernels",
+         "test evaluation", "loops and copies")
 
 
-def part_of(op_name: str, is_matmul: bool) -> str:
+def part_of(op_name: str, is_matmul: bool, is_fused_step: bool) -> str:
     if "test_loss" in op_name:
         return "test evaluation"
     if "draw_batch" in op_name:
         return "drawing the batch"
+    if is_fused_step:
+        return "SGD step: fused CPU kernel"
     if is_matmul:
         return "SGD step: matmuls"
     if "/while/body/" in op_name:
@@ -58,7 +62,7 @@ def kernel_parts(dump: Path) -> dict[str, str]:
     for name, body, op_name in INSTRUCTION.findall(text):
         called = CALLS.search(body)
         is_matmul = " dot(" in f" {body}" or (called is not None and called.group(1) in with_dot)
-        parts[name] = part_of(op_name, is_matmul)
+        parts[name] = part_of(op_name, is_matmul, "wall_mlp2_sgd_step" in body)
     return parts
 
 
@@ -123,7 +127,7 @@ def main() -> int:
     for part in PARTS:
         print(f"| {part} | {shares[part] / 1e6:.2f} | {shares[part] / total:.0%} |")
     print("\nLargest kernels:")
-    for name, microseconds in sorted(((n, t) for n, t in times.items() if n in parts), key=lambda x: -x[1])[:8]:
+    for name, microseconds in sorted(((n, t) for n, t in times.items() if n in parts), key=lambda x: -x[1])[:16]:
         print(f"  {name:32s} {microseconds / 1e6:6.2f} s  {parts[name]}")
     return 0
 

@@ -157,18 +157,49 @@ def padded_run_count(runs: int, devices: int) -> int:
     return -(-runs // devices) * devices
 
 
+def run_mesh(devices: list):
+    import numpy as np
+    from jax.sharding import Mesh
+
+    return Mesh(np.asarray(devices), ("runs",))
+
+
+def per_device(function, devices: list, replicated: int = 0):
+    """Run `function` on each device's share of the run axis, with its leading arguments
+    split along that axis and the last `replicated` arguments whole on every device.
+
+    The partitioner splits plain XLA kernels this way by itself, but it cannot see into
+    a foreign function call (runtime/native.py): it would gather every run onto every
+    device first, and each device would train all of them.
+    """
+    import jax
+    from jax.sharding import PartitionSpec
+
+    if len(devices) == 1:
+        return function
+
+    def split(*args):
+        specs = tuple(PartitionSpec("runs") for _ in args[:len(args) - replicated])
+        specs += tuple(PartitionSpec() for _ in args[len(args) - replicated:])
+        # check_vma off: a foreign call's outputs carry no record of varying over devices,
+        # and nothing here communicates between devices.
+        return jax.shard_map(function, mesh=run_mesh(devices), in_specs=specs, out_specs=PartitionSpec("runs"),
+                             check_vma=False)(*args)
+
+    return split
+
+
 def shard_runs(tree, devices: list):
     """Place every array of `tree` with its leading (run) axis split across `devices`.
 
     Arrays whose leading axis does not divide evenly stay where they are.
     """
     import jax
-    import numpy as np
-    from jax.sharding import Mesh, NamedSharding, PartitionSpec
+    from jax.sharding import NamedSharding, PartitionSpec
 
     if len(devices) == 1:
         return tree
-    sharding = NamedSharding(Mesh(np.asarray(devices), ("runs",)), PartitionSpec("runs"))
+    sharding = NamedSharding(run_mesh(devices), PartitionSpec("runs"))
 
     def place(leaf):
         if isinstance(leaf, jax.Array) and leaf.ndim > 0 and leaf.shape[0] % len(devices) == 0:

@@ -21,7 +21,8 @@ from wall.compiler.plan import Program
 
 from .checkpoint import Checkpoints
 from .data import TargetFunction, sample_inputs
-from .devices import padded_run_count, run_devices, shard_runs
+from . import native
+from .devices import padded_run_count, per_device, run_devices, shard_runs
 from .models import init_model, layer_count, layer_indices
 from .threefry import fold_in, normal
 
@@ -119,8 +120,12 @@ class CompiledProgram(ProgramSchedule):
         self.lrs = shard_runs(jnp.asarray([run.config.train.lr for run in runs], jnp.float32), self.devices)
         self._multipliers = None
         self._layers = None
+        # The fused CPU kernels of runtime/native.py, where they cover the program; the
+        # network's shape is checked when the step is traced.
+        self.native = native.enabled()
+        self.native_training = self.native and native.supports_training(self.train)
         self._chunk = eqx.filter_jit(self._chunk_all_runs)
-        self._evaluate = eqx.filter_jit(eqx.filter_vmap(self._log))
+        self._evaluate = eqx.filter_jit(per_device(eqx.filter_vmap(self._log), self.devices))
 
     # Per-run pieces, written for one run and batched with vmap.
 
@@ -164,7 +169,10 @@ class CompiledProgram(ProgramSchedule):
 
     def _log(self, model, data):
         """Compute the measurements logged at one point, for one run."""
-        prediction = _predict_in_blocks(model, data["test_x"])
+        if self.native and native.supports_network(model):
+            prediction = native.predict(model, data["test_x"])
+        else:
+            prediction = _predict_in_blocks(model, data["test_x"])
         values = {"test_loss": jnp.mean((prediction - data["test_y"]) ** 2) / self.normalizer}
         if self.log_coefficients:
             values["coefficients"] = prediction @ data["test_basis"] / prediction.shape[0]
@@ -197,6 +205,10 @@ class CompiledProgram(ProgramSchedule):
     def _train_step(self, model, opt_state, lr, key, multipliers, data, step):
         with jax.named_scope("draw_batch"):  # scopes name the parts in benchmarks/profile.py
             x, y = self._batch(key, step, data)
+        if self.native_training and native.supports_network(model):
+            new_model = native.sgd_step(model, x, y, lr, multipliers)
+            return self.within_budget(step, (new_model, opt_state), (model, opt_state))
+
         grads = eqx.filter_grad(lambda m: self._loss(m(x), y))(model)
         grads = self._adjust_gradient(grads, model, key, step)
         scale = lambda tree: jax.tree.map(lambda g, factor: g * factor, tree, multipliers)  # noqa: E731
@@ -241,8 +253,12 @@ class CompiledProgram(ProgramSchedule):
         return model, opt_state, logs
 
     def _chunk_all_runs(self, model, opt_state, lrs, keys, multipliers, data, first_interval):
-        batched = eqx.filter_vmap(self._run_chunk, in_axes=(0, 0, 0, 0, None, 0, None))
-        return batched(model, opt_state, lrs, keys, multipliers, data, first_interval)
+        # Multipliers are Python floats, which stay out of the split over devices.
+        def chunk(model, opt_state, lrs, keys, data, first_interval):
+            batched = eqx.filter_vmap(self._run_chunk, in_axes=(0, 0, 0, 0, None, 0, None))
+            return batched(model, opt_state, lrs, keys, multipliers, data, first_interval)
+
+        return per_device(chunk, self.devices, replicated=1)(model, opt_state, lrs, keys, data, first_interval)
 
     # The host loop.
 

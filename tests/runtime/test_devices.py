@@ -42,11 +42,15 @@ from wall.runtime.program import CompiledProgram
 program = build_plans(sys.argv[1])[0].programs[0]
 sharded = CompiledProgram(program)
 sharded_loss = sharded.run().test_loss
+state, data = sharded.initial_state()
+chunk = sharded._chunk.lower(state.model, state.opt_state, sharded.lrs, sharded.keys, sharded._multipliers, data,
+                             jax.numpy.asarray(0)).compile().compiled.as_text()
 program_module.run_devices = lambda: jax.devices()[:1]
 single = CompiledProgram(program).run().test_loss
 print(json.dumps({"devices": len(jax.devices()), "padded_runs": int(sharded.keys.shape[0]),
                   "shape": list(sharded_loss.shape),
-                  "max_difference": float(np.max(np.abs(sharded_loss - single)))}))
+                  "max_difference": float(np.max(np.abs(sharded_loss - single))),
+                  "fused": sharded.native_training, "gathers": "all-gather" in chunk}))
 """
 
 
@@ -94,10 +98,14 @@ def test_cache_can_be_turned_off(monkeypatch):
     assert devices.enable_compilation_cache() is None
 
 
-def test_sharded_padded_runs_match_single_device(tmp_path):
+# With the fused CPU kernels too: XLA cannot split a foreign call across devices by
+# itself, and without `devices.per_device` each device trained every run.
+@pytest.mark.parametrize("fused", ["on", "off"])
+def test_sharded_padded_runs_match_single_device(tmp_path, fused):
     spec = tmp_path / "three.wall"
     spec.write_text(textwrap.dedent(THREE_SEEDS))
     environment = {key: value for key, value in os.environ.items() if key != "XLA_FLAGS"}
+    environment["WALL_NATIVE"] = fused
     completed = subprocess.run([sys.executable, "-c", COMPARE_SCRIPT, str(spec)], capture_output=True, text=True,
                                env=environment, timeout=300)
     assert completed.returncode == 0, completed.stderr[-2000:]
@@ -107,3 +115,5 @@ def test_sharded_padded_runs_match_single_device(tmp_path):
     assert result["padded_runs"] == 4
     assert result["shape"] == [3, 4]
     assert result["max_difference"] < 1e-5
+    assert result["fused"] is (fused == "on")
+    assert not result["gathers"]  # each device trains its own runs
