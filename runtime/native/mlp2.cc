@@ -109,12 +109,13 @@ void forward_columns(const float* x, const float* w, const float* b, const float
   for (; r0 < r1; ++r0) forward_block<1, J>(x, packed.data(), b, a, n, s, r0, j0, z, partial);
 }
 
-// Outputs f of every row (and the preactivations z when set). Rows go in tiles whose
-// inputs stay in L1 while every column block passes over them: a test set of 2048
-// samples would otherwise stream from L2 once per block.
+// Outputs f of every row (and the preactivations z when set). Rows go in tiles of about
+// 128 KB of inputs, which stay in L2 while every column block passes over them; each
+// block's weights are packed once per tile. With tiles of 16 KB (to stay in L1), packing
+// all of W for every few rows made a test set at d = 256 1.4x slower than XLA.
 __attribute__((noinline)) void forward(const float* x, const float* w, const float* b, const float* a,
                                        Sizes n, Scales s, float* z, float* f, std::vector<v8>& partial) {
-  constexpr int64_t kTileBytes = 16 * 1024;
+  constexpr int64_t kTileBytes = 128 * 1024;
   thread_local std::vector<float> packed;
   partial.assign(n.rows, v8{});
   int64_t tile = std::max<int64_t>(8, kTileBytes / static_cast<int64_t>(sizeof(float) * n.d));

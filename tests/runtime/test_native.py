@@ -2,8 +2,8 @@
 rounding, and the program falls back to XLA wherever they do not apply or cannot be built.
 
 The shapes reach every block size of the kernels. A width of 24 is a block of two vectors
-and one of one. A batch of 10 is a block of 6 rows and one of 4. 600 test samples make
-several row tiles.
+and one of one. A batch of 10 is a block of 6 rows and one of 4. In the outputs test,
+1100 samples at d = 64 make three row tiles of inputs (128 KB each).
 """
 
 from __future__ import annotations
@@ -98,8 +98,8 @@ def random_network(key, d: int, width: int, bias: bool) -> Network:
 def test_fused_outputs_match_xla(monkeypatch, bias):
     monkeypatch.setenv(native.NATIVE_ENV, "on")
     assert native.enabled()
-    model = random_network(jax.random.PRNGKey(3), d=9, width=40, bias=bias)
-    x = jax.random.normal(jax.random.PRNGKey(4), (1000, 9))
+    model = random_network(jax.random.PRNGKey(3), d=64, width=40, bias=bias)
+    x = jax.random.normal(jax.random.PRNGKey(4), (1100, 64))
 
     fused = jax.jit(native.predict)(model, x)
     np.testing.assert_allclose(fused, _predict_in_blocks(model, x), rtol=1e-5, atol=1e-6)
