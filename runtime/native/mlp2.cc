@@ -9,8 +9,8 @@
 // core's peak. runtime/native.py compiles this file on the machine that runs it
 // (-march=native) and falls back to XLA when it cannot.
 //
-// Vectors are GCC vector extensions of 8 floats, so the file builds on any architecture;
-// the width must be a multiple of 8 (native.py checks that before choosing this path).
+// Vectors are GCC vector extensions of 8 floats, so the file builds on any architecture.
+// The width must be a multiple of 8, which native.py checks before choosing this path.
 //
 // The passes are kept out of line (noinline). Inlined into the FFI handler, the same
 // forward pass ran 1.7x slower under XLA than called directly, with the same inputs.
@@ -89,10 +89,9 @@ void forward_block(const float* x, const float* packed, const float* b, const fl
   }
 }
 
-// Rows [r0, r1) in columns [j0, j0 + 8 J). The block's weights are copied out first: the
+// Rows [r0, r1) in columns [j0, j0 + 8 J). The block's weights are copied out first. The
 // rows of W are a power of two apart at the usual widths, so a column block read in place
-// maps onto a few L1 sets and misses on every row, while the copy (d x 8 J floats) stays
-// in L1.
+// maps onto a few L1 sets and misses on every row. The copy (d x 8 J floats) stays in L1.
 template <int J>
 void forward_columns(const float* x, const float* w, const float* b, const float* a, Sizes n, Scales s,
                      int64_t r0, int64_t r1, int64_t j0, float* z, v8* partial, std::vector<float>& packed) {
@@ -110,9 +109,9 @@ void forward_columns(const float* x, const float* w, const float* b, const float
 }
 
 // Outputs f of every row (and the preactivations z when set). Rows go in tiles of about
-// 128 KB of inputs, which stay in L2 while every column block passes over them; each
-// block's weights are packed once per tile. With tiles of 16 KB (to stay in L1), packing
-// all of W for every few rows made a test set at d = 256 1.4x slower than XLA.
+// 128 KB of inputs, which stay in L2 while every column block passes over them, and each
+// block's weights are packed once per tile. Tiles of 16 KB (to stay in L1) packed all of
+// W every few rows, and a test set at d = 256 ran 1.4x slower than with XLA.
 __attribute__((noinline)) void forward(const float* x, const float* w, const float* b, const float* a,
                                        Sizes n, Scales s, float* z, float* f, std::vector<v8>& partial) {
   constexpr int64_t kTileBytes = 128 * 1024;
