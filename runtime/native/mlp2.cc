@@ -3,10 +3,10 @@
 //
 // XLA runs the SGD step as separate kernels: a matmul, the ReLU, the readout, their
 // gradients and the updates, each a pass over the batch x width activations. Here one run's
-// step is three passes that keep the activations in the L2 cache and the weights of a
-// column block in L1, with register-blocked multiply-adds over the short contraction
-// (d = 30 in the reference benchmark), where XLA's matmul reached about 70% of an AVX2
-// core's peak. runtime/native.py compiles this file on the machine that runs it
+// step is two passes, forward and backward, that keep the activations in the L2 cache and
+// a column block of weights or gradients in L1. Their multiply-adds are blocked in
+// registers over the short contraction (d = 30 in the reference benchmark), where XLA's
+// matmul reached about 70% of an AVX2 core's peak. runtime/native.py compiles this file on the machine that runs it
 // (-march=native) and falls back to XLA when it cannot.
 //
 // Vectors are GCC vector extensions of 8 floats, so the file builds on any architecture.
@@ -130,39 +130,6 @@ __attribute__((noinline)) void forward(const float* x, const float* w, const flo
   for (int64_t r = 0; r < n.rows; ++r) f[r] = s.c_a * lane_sum(partial[r]);
 }
 
-// The gradients of the readout and the bias from the stored preactivations, which are
-// overwritten by dL/dz. g is dL/df per row. Columns go in blocks of J vectors, each
-// summed over the rows in registers.
-template <int J>
-void backward_columns(const float* a, const float* g, Sizes n, Scales s, int64_t j0, float* z, float* grad_a,
-                      float* grad_b) {
-  v8 a_col[J], sum_a[J] = {}, sum_b[J] = {};
-  for (int j = 0; j < J; ++j) a_col[j] = load(a + j0 + kLanes * j) * s.c_a;
-  for (int64_t r = 0; r < n.rows; ++r) {
-    v8 gr = splat(g[r]);
-    for (int j = 0; j < J; ++j) {
-      float* zr = z + r * n.width + j0 + kLanes * j;
-      v8 pre = load(zr);
-      sum_a[j] += relu(pre) * gr;
-      v8 dz = pre > 0 ? a_col[j] * gr : v8{};
-      sum_b[j] += dz;
-      store(zr, dz);
-    }
-  }
-
-  for (int j = 0; j < J; ++j) {
-    store(grad_a + j0 + kLanes * j, sum_a[j] * s.c_a);
-    store(grad_b + j0 + kLanes * j, sum_b[j]);
-  }
-}
-
-__attribute__((noinline)) void backward_readout(const float* a, const float* g, Sizes n, Scales s, float* z,
-                                                float* grad_a, float* grad_b) {
-  int64_t j0 = 0;
-  for (; j0 + 4 * kLanes <= n.width; j0 += 4 * kLanes) backward_columns<4>(a, g, n, s, j0, z, grad_a, grad_b);
-  for (; j0 < n.width; j0 += kLanes) backward_columns<1>(a, g, n, s, j0, z, grad_a, grad_b);
-}
-
 // W[k0 .. k0 + K, j0 .. j0 + 8 J] -= step * sum_r x[r, k] dz[r, j]: the weight gradient
 // of a block, accumulated in registers over the batch and applied in place. `packed` holds
 // the block's columns of dz, one row of 8 J floats per sample.
@@ -186,27 +153,47 @@ void weight_block(const float* x, const float* packed, Sizes n, int64_t k0, int6
   }
 }
 
-// As in the forward pass, the block of dz is copied out of its power-of-two row stride
-// once, because every block of K rows of W reads it again.
+// The backward pass of columns [j0, j0 + 8 J). One pass over the batch writes dL/dz into
+// a contiguous block, which the weight gradient then reads at unit stride rather than at
+// W's power-of-two row stride. It sums the readout and bias gradients on the way.
+// g is dL/df per row.
 template <int J>
-void update_columns(const float* x, const float* dz, Sizes n, int64_t j0, float step, float* w,
-                    std::vector<float>& packed) {
-  packed.resize(n.rows * J * kLanes);
+void backward_columns(const float* x, const float* a, const float* g, const float* z, Sizes n, Scales s,
+                      int64_t j0, float step, float* w, float* grad_a, float* grad_b, std::vector<float>& dz) {
+  dz.resize(n.rows * J * kLanes);
+  v8 a_col[J], sum_a[J] = {}, sum_b[J] = {};
+  for (int j = 0; j < J; ++j) a_col[j] = load(a + j0 + kLanes * j) * s.c_a;
   for (int64_t r = 0; r < n.rows; ++r) {
-    std::memcpy(packed.data() + r * J * kLanes, dz + r * n.width + j0, J * kLanes * sizeof(float));
+    v8 gr = splat(g[r]);
+    for (int j = 0; j < J; ++j) {
+      v8 pre = load(z + r * n.width + j0 + kLanes * j);
+      v8 dz_r = pre > 0 ? a_col[j] * gr : v8{};
+      sum_a[j] += relu(pre) * gr;
+      sum_b[j] += dz_r;
+      store(dz.data() + (r * J + j) * kLanes, dz_r);
+    }
+  }
+  for (int j = 0; j < J; ++j) {
+    store(grad_a + j0 + kLanes * j, sum_a[j] * s.c_a);
+    store(grad_b + j0 + kLanes * j, sum_b[j]);
   }
 
   constexpr int K = 12 / J;
   int64_t k0 = 0;
-  for (; k0 + K <= n.d; k0 += K) weight_block<K, J>(x, packed.data(), n, k0, j0, step, w);
-  for (; k0 < n.d; ++k0) weight_block<1, J>(x, packed.data(), n, k0, j0, step, w);
+  for (; k0 + K <= n.d; k0 += K) weight_block<K, J>(x, dz.data(), n, k0, j0, step, w);
+  for (; k0 < n.d; ++k0) weight_block<1, J>(x, dz.data(), n, k0, j0, step, w);
 }
 
-__attribute__((noinline)) void update_weights(const float* x, const float* dz, Sizes n, float step, float* w) {
-  thread_local std::vector<float> packed;
+// Updates W in place and returns the readout and bias gradients, which are applied after,
+// since dL/dz comes from the old readout.
+__attribute__((noinline)) void backward(const float* x, const float* a, const float* g, const float* z, Sizes n,
+                                        Scales s, float step, float* w, float* grad_a, float* grad_b) {
+  thread_local std::vector<float> dz;
   int64_t j0 = 0;
-  for (; j0 + 2 * kLanes <= n.width; j0 += 2 * kLanes) update_columns<2>(x, dz, n, j0, step, w, packed);
-  for (; j0 < n.width; j0 += kLanes) update_columns<1>(x, dz, n, j0, step, w, packed);
+  for (; j0 + 2 * kLanes <= n.width; j0 += 2 * kLanes) {
+    backward_columns<2>(x, a, g, z, n, s, j0, step, w, grad_a, grad_b, dz);
+  }
+  if (j0 < n.width) backward_columns<1>(x, a, g, z, n, s, j0, step, w, grad_a, grad_b, dz);
 }
 
 struct Rates {
@@ -226,10 +213,9 @@ __attribute__((noinline)) void sgd_step(const float* x, const float* y, Sizes n,
 
   forward(x, w, b, a, n, s, z.data(), f.data(), partial);
   for (int64_t r = 0; r < n.rows; ++r) g[r] = (f[r] - y[r]) / static_cast<float>(n.rows);
-  backward_readout(a, g.data(), n, s, z.data(), grad_a.data(), grad_b.data());
 
-  // dL/dW = c_w x^T dz; a and b are updated after, since dz was computed from the old a.
-  update_weights(x, z.data(), n, rate.w * s.c_w, w);
+  // dL/dW = c_w x^T dz.
+  backward(x, a, g.data(), z.data(), n, s, rate.w * s.c_w, w, grad_a.data(), grad_b.data());
   for (int64_t j = 0; j < n.width; ++j) {
     a[j] -= rate.a * grad_a[j];
     b[j] -= rate.b * grad_b[j];
