@@ -107,24 +107,37 @@ def build_library(cache: Path | None = None) -> Path | None:
         logger.info("no C++ compiler found; training uses XLA's kernels")
         return None
     folder = cache or default_cache_dir().with_name("native")
-    library = folder / f"libwall_mlp2-{_build_key(compiler)}.so"
-    if library.exists():
-        return library
-
     started = time.perf_counter()
-    folder.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=folder) as scratch:
-        built = Path(scratch) / library.name
-        command = [compiler, *FLAGS, f"-I{_ffi_headers()}", str(SOURCE), "-o", str(built)]
-        result = subprocess.run(command, capture_output=True, text=True)
-        if result.returncode != 0:
-            logger.warning("compiling the fused CPU kernels failed; training uses XLA's kernels.\n%s",
-                           result.stderr[-2000:])
+    try:
+        library = folder / f"libwall_mlp2-{_build_key(compiler)}.so"
+        if library.exists():
+            return library
+        built = _compile(compiler, folder, library.name)
+        if built is None:
             return None
         # Another process may build the same file at the same time; the rename is atomic.
         os.replace(built, library)
+        built.parent.rmdir()
+    except OSError as error:  # an unwritable cache folder, a compiler that cannot start
+        logger.warning("building the fused CPU kernels in %s failed (%s); training uses XLA's kernels",
+                       folder, error)
+        return None
     _build_seconds += time.perf_counter() - started
     return library
+
+
+def _compile(compiler: str, folder: Path, name: str) -> Path | None:
+    """Compile the source into a new file in `folder`; return it, or None if the compiler failed."""
+    folder.mkdir(parents=True, exist_ok=True)
+    built = Path(tempfile.mkdtemp(dir=folder)) / name
+    command = [compiler, *FLAGS, f"-I{_ffi_headers()}", str(SOURCE), "-o", str(built)]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        logger.warning("compiling the fused CPU kernels failed; training uses XLA's kernels.\n%s",
+                       result.stderr[-2000:])
+        shutil.rmtree(built.parent, ignore_errors=True)
+        return None
+    return built
 
 
 def _build_key(compiler: str) -> str:

@@ -121,6 +121,14 @@ def test_no_compiler_falls_back_to_xla(tmp_path, monkeypatch, caplog):
     assert "no C++ compiler" in caplog.text
 
 
+def test_unwritable_cache_falls_back_to_xla(tmp_path, caplog):
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    with caplog.at_level(logging.WARNING, logger=native.__name__):
+        assert native.build_library(blocked / "native") is None
+    assert "building the fused CPU kernels" in caplog.text
+
+
 def test_failed_build_falls_back_to_xla(tmp_path, monkeypatch, caplog, write_spec):
     broken = tmp_path / "broken.cc"
     broken.write_text("this is not C++\n")
@@ -132,6 +140,7 @@ def test_failed_build_falls_back_to_xla(tmp_path, monkeypatch, caplog, write_spe
     with caplog.at_level(logging.WARNING, logger=native.__name__):
         compiled, loss = train(write_spec(spec_text()), "on", monkeypatch)
     assert "compiling the fused CPU kernels failed" in caplog.text
+    assert list((tmp_path / "native").iterdir()) == []  # the scratch folder is removed
     assert not compiled.native
     assert np.all(np.isfinite(loss))
 
