@@ -19,9 +19,9 @@ import optax
 
 from wall.compiler.plan import Program
 
+from . import native
 from .checkpoint import Checkpoints
 from .data import TargetFunction, sample_inputs
-from . import native
 from .devices import padded_run_count, per_device, run_devices, shard_runs
 from .models import init_model, layer_count, layer_indices
 from .threefry import fold_in, normal

@@ -2,7 +2,8 @@
 
 Compile time is the sum of the durations JAX reports through `jax.monitoring` for tracing,
 lowering to MLIR and XLA compilation (a load from the persistent cache counts as
-compilation), and the C++ build of the fused CPU kernels when they are not yet cached. Train time is the time spent in the executor less that compile time.
+compilation), and the C++ build of the fused CPU kernels when they are not yet cached.
+Train time is the time spent in the executor less that compile time.
 """
 
 from __future__ import annotations
