@@ -3,12 +3,11 @@ XLA's foreign function interface.
 
 On a CPU, XLA runs one SGD step of the two-layer net as a dozen kernels, each a pass over
 the batch x width activations, and its matmuls reach about 70% of an AVX2 core's peak at
-d = 30. `native/mlp2.cc` does the step in three cache-resident passes and the test-set
+d = 30. `native/mlp2.cc` does the step in two cache-resident passes and the test-set
 outputs in one (docs/benchmarks.md has the measurements). The file is compiled on first
-use on the machine that runs it, with -march=native, into ~/.cache/wall/native; a SLURM
-node with another CPU compiles its own copy. The compiled program then calls the kernels
-through XLA's foreign function interface. The numbers are XLA's up to the order of float
-additions.
+use on the machine that runs it, with -march=native, into ~/.cache/wall/native, so a
+SLURM node with another CPU compiles its own copy. The numbers are XLA's up to the order
+of float additions.
 
 The kernels use 8-float vectors. They were measured faster than XLA on x86 CPUs with AVX2
 and FMA but without AVX-512; on AVX-512 CPUs XLA's matmuls reach the machine's peak with
@@ -87,8 +86,6 @@ def _register_targets(library: Path) -> bool:
         loaded = ctypes.cdll.LoadLibrary(str(library))
         for target, symbol in ((STEP_TARGET, loaded.WallMlp2SgdStep), (PREDICT_TARGET, loaded.WallMlp2Predict)):
             jax.ffi.register_ffi_target(target, jax.ffi.pycapsule(symbol), platform="cpu")
-            # The leading (run) axis splits across devices like any other array's.
-            jax.ffi.register_ffi_target_as_batch_partitionable(target)
     except (OSError, AttributeError) as error:
         logger.warning("the fused CPU kernels could not be loaded (%s); training uses XLA's kernels", error)
         return False
@@ -194,36 +191,34 @@ def sgd_step(model, x, y, lr, multipliers):
     import jax.numpy as jnp
     import numpy as np
 
-    weights, bias = model.weights[0], model.biases[0]
-    has_bias = bias is not None
-    if not has_bias:
-        bias = jnp.zeros_like(model.readout)
+    from .models import _shaped_like
+
+    weights, bias = model.weights[0], _bias_or_zeros(model)
     shapes = tuple(jax.ShapeDtypeStruct(array.shape, array.dtype) for array in (weights, bias, model.readout))
     call = jax.ffi.ffi_call(STEP_TARGET, shapes, vmap_method="broadcast_all",
                             input_output_aliases={2: 0, 3: 1, 4: 2})
+    lr_bias = multipliers.biases[0] if model.biases[0] is not None else 0.0
     new_weights, new_bias, new_readout = call(
         x, y, weights, bias, model.readout, jnp.asarray(lr, jnp.float32),
         c_w=np.float32(model.multipliers[0]), c_a=np.float32(model.readout_multiplier),
-        lr_w=np.float32(multipliers.weights[0]), lr_b=np.float32(multipliers.biases[0] if has_bias else 0.0),
-        lr_a=np.float32(multipliers.readout))
-    return _replace(model, new_weights, new_bias if has_bias else None, new_readout)
+        lr_w=np.float32(multipliers.weights[0]), lr_b=np.float32(lr_bias), lr_a=np.float32(multipliers.readout))
+    # A net without biases gets its None back.
+    return _shaped_like(model, [new_weights], [new_bias], new_readout)
 
 
 def predict(model, x):
     """Compute the network's outputs on x (samples x d), for one run."""
     import jax
-    import jax.numpy as jnp
     import numpy as np
 
-    bias = model.biases[0] if model.biases[0] is not None else jnp.zeros_like(model.readout)
     call = jax.ffi.ffi_call(PREDICT_TARGET, jax.ShapeDtypeStruct(x.shape[:-1], x.dtype),
                             vmap_method="broadcast_all")
-    return call(x, model.weights[0], bias, model.readout, c_w=np.float32(model.multipliers[0]),
+    return call(x, model.weights[0], _bias_or_zeros(model), model.readout, c_w=np.float32(model.multipliers[0]),
                 c_a=np.float32(model.readout_multiplier))
 
 
-def _replace(model, weights, bias, readout):
-    from .models import Network
+def _bias_or_zeros(model):
+    """Return the hidden layer's bias, or zeros for a net without one (the kernels always add one)."""
+    import jax.numpy as jnp
 
-    return Network((weights,), (bias,), readout, model.multipliers, model.readout_multiplier, model.activation,
-                   model.residual)
+    return model.biases[0] if model.biases[0] is not None else jnp.zeros_like(model.readout)

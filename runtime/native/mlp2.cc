@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "xla/ffi/api/ffi.h"
@@ -184,8 +185,8 @@ void backward_columns(const float* x, const float* a, const float* g, const floa
   for (; k0 < n.d; ++k0) weight_block<1, J>(x, dz.data(), n, k0, j0, step, w);
 }
 
-// Updates W in place and returns the readout and bias gradients, which are applied after,
-// since dL/dz comes from the old readout.
+// Update W in place and write the readout and bias gradients, which the caller applies
+// after, since dL/dz comes from the old readout.
 __attribute__((noinline)) void backward(const float* x, const float* a, const float* g, const float* z, Sizes n,
                                         Scales s, float step, float* w, float* grad_a, float* grad_b) {
   thread_local std::vector<float> dz;
@@ -200,7 +201,7 @@ struct Rates {
   float w, b, a;  // learning rate times each parameter's lr multiplier
 };
 
-// One SGD step of one run on 0.5 * mean((f - y)^2), updating w, b and a in place.
+// Take one SGD step of one run on 0.5 * mean((f - y)^2), updating w, b and a in place.
 __attribute__((noinline)) void sgd_step(const float* x, const float* y, Sizes n, Scales s, Rates rate, float* w,
                                         float* b, float* a) {
   thread_local std::vector<float> z, f, g, grad_a, grad_b;
@@ -230,6 +231,13 @@ Sizes sizes_of(const ffi::Buffer<ffi::F32>& x, const ffi::Buffer<ffi::F32>& a, i
   return n;
 }
 
+// native.py checks the width before choosing the kernels; this catches any other caller.
+ffi::Error check_width(const Sizes& n) {
+  if (n.width % kLanes == 0) return ffi::Error::Success();
+  return ffi::Error::InvalidArgument("the width " + std::to_string(n.width) +
+                                     " is not a multiple of 8; train with XLA's kernels (WALL_NATIVE=off)");
+}
+
 void copy_into(const ffi::Buffer<ffi::F32>& in, ffi::ResultBuffer<ffi::F32>& out) {
   if (in.typed_data() != out->typed_data()) {
     std::memcpy(out->typed_data(), in.typed_data(), in.element_count() * sizeof(float));
@@ -243,7 +251,7 @@ ffi::Error SgdStep(ffi::Buffer<ffi::F32> x, ffi::Buffer<ffi::F32> y, ffi::Buffer
                    float lr_a) {
   int64_t runs = 0;
   Sizes n = sizes_of(x, a, runs);
-  if (n.width % kLanes != 0) return ffi::Error::InvalidArgument("the width must be a multiple of 8");
+  if (ffi::Error error = check_width(n); error.failure()) return error;
   copy_into(w, w_out);
   copy_into(b, b_out);
   copy_into(a, a_out);
@@ -261,7 +269,7 @@ ffi::Error Predict(ffi::Buffer<ffi::F32> x, ffi::Buffer<ffi::F32> w, ffi::Buffer
                    ffi::Buffer<ffi::F32> a, ffi::ResultBuffer<ffi::F32> f, float c_w, float c_a) {
   int64_t runs = 0;
   Sizes n = sizes_of(x, a, runs);
-  if (n.width % kLanes != 0) return ffi::Error::InvalidArgument("the width must be a multiple of 8");
+  if (ffi::Error error = check_width(n); error.failure()) return error;
   thread_local std::vector<v8> partial;
 
   for (int64_t run = 0; run < runs; ++run) {

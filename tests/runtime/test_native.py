@@ -114,6 +114,16 @@ def test_fused_outputs_match_xla(monkeypatch, bias):
 
 
 @needs_compiler
+def test_kernel_rejects_width_of_12(monkeypatch):
+    monkeypatch.setenv(native.NATIVE_ENV, "on")
+    assert native.enabled()
+    model = random_network(jax.random.PRNGKey(3), d=5, width=12, bias=True)
+
+    with pytest.raises(Exception, match="width 12 is not a multiple of 8"):
+        jax.block_until_ready(jax.jit(native.predict)(model, jnp.ones((4, 5))))
+
+
+@needs_compiler
 def test_library_is_built_once(tmp_path):
     first = native.build_library(tmp_path)
     built_at = first.stat().st_mtime_ns
